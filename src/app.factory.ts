@@ -1,0 +1,34 @@
+import { ConsoleLogger, INestApplication, LogLevel, Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { SocketIoAdapter } from './common/socket-io.adapter';
+import { createValidationPipe } from './common/validation.pipe';
+import { AppConfig, LOG_LEVELS } from './config/app-config';
+import { WhatsappClientFactory } from './whatsapp/client/whatsapp-client.port';
+
+export interface CreateAppOptions {
+  /** Replaces the provider chosen by `WA_PROVIDER` (tests, benchmarks). */
+  clientFactory?: WhatsappClientFactory;
+  logger?: false;
+}
+
+/** Builds the application exactly as `main.ts` runs it; tests and benchmarks use the same path. */
+export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options.clientFactory), {
+    logger: options.logger === false ? false : createLogger(config),
+  });
+  app.useBodyParser('json', { limit: '100kb' });
+  app.enableCors({ origin: config.corsOrigins === '*' ? true : config.corsOrigins });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useWebSocketAdapter(new SocketIoAdapter(app, config));
+  if (!config.apiKey) new Logger('Security').warn('API_KEY is not set: the REST API and Socket.IO are open to anyone who can reach them');
+  return app;
+}
+
+function createLogger(config: AppConfig): ConsoleLogger {
+  const levels = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1) as LogLevel[];
+  return new ConsoleLogger({ json: config.logFormat === 'json', logLevels: levels, colors: config.logFormat === 'pretty' });
+}

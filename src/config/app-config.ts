@@ -1,0 +1,117 @@
+/**
+ * The service's whole configuration, read from the environment once at boot. A bad variable stops
+ * start-up with a message that names it, instead of failing later in the middle of a sync.
+ */
+export type WaProvider = 'wwebjs' | 'simulated';
+export type LogFormat = 'pretty' | 'json';
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  /** `undefined` means: start the embedded PostgreSQL (see database/embedded-postgres.ts). */
+  databaseUrl: string | undefined;
+  embeddedPgDataDir: string;
+  embeddedPgPort: number;
+  dbPoolSize: number;
+  waProvider: WaProvider;
+  simulatedAccountPath: string | undefined;
+  simulatedChats: number;
+  simulatedMessagesPerChat: number;
+  apiKey: string | undefined;
+  corsOrigins: string[] | '*';
+  syncFetchConcurrency: number;
+  logFormat: LogFormat;
+  logLevel: LogLevelName;
+}
+
+export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+/** Injection token for the validated configuration object. */
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+export class ConfigError extends Error {
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const read = new EnvReader(env, problems);
+  const config: AppConfig = {
+    port: read.int('PORT', 3000, 0, 65535),
+    host: read.str('HOST') ?? '0.0.0.0',
+    databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    embeddedPgDataDir: read.str('EMBEDDED_PG_DATA_DIR') ?? '.data/postgres',
+    embeddedPgPort: read.int('EMBEDDED_PG_PORT', 54329, 1, 65535),
+    dbPoolSize: read.int('DB_POOL_SIZE', 10, 1, 200),
+    waProvider: read.oneOf('WA_PROVIDER', ['wwebjs', 'simulated'] as const, 'wwebjs'),
+    simulatedAccountPath: read.str('SIMULATED_ACCOUNT'),
+    simulatedChats: read.int('SIMULATED_CHATS', 20, 0, 1_000_000),
+    simulatedMessagesPerChat: read.int('SIMULATED_MESSAGES_PER_CHAT', 50, 0, 100_000),
+    apiKey: read.str('API_KEY'),
+    corsOrigins: parseOrigins(read.str('CORS_ORIGINS')),
+    syncFetchConcurrency: read.int('SYNC_FETCH_CONCURRENCY', 4, 1, 64),
+    logFormat: read.oneOf('LOG_FORMAT', ['pretty', 'json'] as const, 'pretty'),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'log'),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function parseOrigins(value: string | undefined): string[] | '*' {
+  if (value === undefined || value.trim() === '*') return '*';
+  return value
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin.length > 0);
+}
+
+/** Reads typed values and collects every problem, so one boot reports all bad variables at once. */
+class EnvReader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  str(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.str(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      this.problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return Number(raw);
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.str(name);
+    if (raw === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+      return fallback;
+    }
+    return raw as T;
+  }
+
+  url(name: string, protocols: string[]): string | undefined {
+    const raw = this.str(name);
+    if (raw === undefined) return undefined;
+    try {
+      if (protocols.includes(new URL(raw).protocol)) return raw;
+    } catch {
+      // reported below
+    }
+    this.problems.push(`${name} must be a ${protocols.map((p) => p.replace(':', '://')).join(' or ')} URL`);
+    return undefined;
+  }
+}

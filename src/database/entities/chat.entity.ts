@@ -1,0 +1,45 @@
+import { Column, CreateDateColumn, Entity, Index, Unique, UpdateDateColumn } from 'typeorm';
+import type { RawObject } from '../../whatsapp/client/whatsapp.types';
+import { bigintAsNumber } from './bigint.transformer';
+
+@Entity({ name: 'chats' })
+@Unique('uq_chats_session_wa_id', ['sessionId', 'waId'])
+@Index('ix_chats_session_timestamp', ['sessionId', 'timestamp'])
+export class ChatEntity {
+  @Column({ type: 'bigint', primary: true, generated: 'identity', generatedIdentity: 'BY DEFAULT', transformer: bigintAsNumber })
+  id: number;
+
+  @Column({ name: 'session_id', type: 'varchar', length: 64 })
+  sessionId: string;
+
+  /** The WhatsApp serialized chat id. */
+  @Column({ name: 'wa_id', type: 'text' })
+  waId: string;
+
+  @Column({ type: 'text' })
+  name: string;
+
+  @Column({ name: 'is_group', type: 'boolean' })
+  isGroup: boolean;
+
+  @Column({ name: 'unread_count', type: 'integer' })
+  unreadCount: number;
+
+  @Column({ type: 'bigint', nullable: true, transformer: bigintAsNumber })
+  timestamp: number | null;
+
+  @Column({ type: 'boolean' })
+  archived: boolean;
+
+  @Column({ type: 'boolean' })
+  pinned: boolean;
+
+  @Column({ type: 'jsonb' })
+  raw: RawObject;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}

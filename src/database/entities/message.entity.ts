@@ -1,0 +1,53 @@
+import { Column, CreateDateColumn, Entity, Index, Unique, UpdateDateColumn } from 'typeorm';
+import type { RawObject } from '../../whatsapp/client/whatsapp.types';
+import { bigintAsNumber } from './bigint.transformer';
+
+@Entity({ name: 'messages' })
+@Unique('uq_messages_session_wa_id', ['sessionId', 'waId'])
+@Index('ix_messages_chat_page', ['sessionId', 'chatId', 'timestamp', 'id'])
+export class MessageEntity {
+  /** Database key; also the tie-breaker of the keyset cursor. */
+  @Column({ type: 'bigint', primary: true, generated: 'identity', generatedIdentity: 'BY DEFAULT', transformer: bigintAsNumber })
+  id: number;
+
+  @Column({ name: 'session_id', type: 'varchar', length: 64 })
+  sessionId: string;
+
+  /** The WhatsApp serialized message id. */
+  @Column({ name: 'wa_id', type: 'text' })
+  waId: string;
+
+  /** The WhatsApp serialized id of the chat the message belongs to. */
+  @Column({ name: 'chat_id', type: 'text' })
+  chatId: string;
+
+  @Column({ name: 'from_me', type: 'boolean' })
+  fromMe: boolean;
+
+  @Column({ type: 'text', nullable: true })
+  author: string | null;
+
+  @Column({ type: 'text' })
+  body: string;
+
+  @Column({ type: 'text' })
+  type: string;
+
+  @Column({ type: 'bigint', transformer: bigintAsNumber })
+  timestamp: number;
+
+  @Column({ name: 'has_media', type: 'boolean' })
+  hasMedia: boolean;
+
+  @Column({ type: 'integer' })
+  ack: number;
+
+  @Column({ type: 'jsonb' })
+  raw: RawObject;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}

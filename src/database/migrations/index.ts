@@ -1,0 +1,4 @@
+import { InitialSchema1764150000000 } from './1764150000000-initial-schema';
+
+/** Every migration, in order. Listed explicitly so that the build, tests and CLI run the same set. */
+export const MIGRATIONS = [InitialSchema1764150000000];

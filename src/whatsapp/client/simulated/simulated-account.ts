@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import { RawObject, WaChat, WaMessage } from '../whatsapp.types';
+
+/** A message as written in a `SIMULATED_ACCOUNT` file (CONTRACT.md, "WhatsApp providers"). */
+export interface SimulatedMessageSpec {
+  id: string;
+  fromMe: boolean;
+  author: string | null;
+  body: string;
+  type: string;
+  timestamp: number;
+  hasMedia: boolean;
+  ack: number;
+}
+
+export interface SimulatedChatSpec {
+  id: string;
+  name: string;
+  isGroup: boolean;
+  unreadCount: number;
+  timestamp: number | null;
+  archived: boolean;
+  pinned: boolean;
+  failFetch: boolean;
+  messages: SimulatedMessageSpec[];
+}
+
+export interface SimulatedAccountSpec {
+  scanAfterMs: number;
+  fetchLatencyMs: number;
+  chats: SimulatedChatSpec[];
+}
+
+/**
+ * A chat of the simulated account. Messages are produced on demand so that a generated account of a
+ * million messages costs no memory until a sync asks for them.
+ */
+export interface SimulatedChat {
+  readonly chat: WaChat;
+  readonly failFetch: boolean;
+  /** The newest `limit` messages, oldest first. */
+  newestMessages(limit: number): WaMessage[];
+}
+
+export interface SimulatedAccount {
+  scanAfterMs: number;
+  fetchLatencyMs: number;
+  chats: SimulatedChat[];
+}
+
+export function toWaMessage(chatId: string, spec: SimulatedMessageSpec): WaMessage {
+  const raw: RawObject = { ...spec, from: spec.fromMe ? 'me' : chatId, to: spec.fromMe ? chatId : 'me' };
+  return { ...spec, chatId, raw };
+}
+
+/** An account from explicit data (a file, or a test's fixture). */
+export function accountFromSpec(spec: SimulatedAccountSpec): SimulatedAccount {
+  return {
+    scanAfterMs: spec.scanAfterMs,
+    fetchLatencyMs: spec.fetchLatencyMs,
+    chats: spec.chats.map((chatSpec) => {
+      const sorted = [...chatSpec.messages].sort((a, b) => a.timestamp - b.timestamp);
+      const { messages: _messages, failFetch, ...fields } = chatSpec;
+      return {
+        chat: { ...fields, raw: { ...fields } },
+        failFetch,
+        newestMessages: (limit) => sorted.slice(Math.max(0, sorted.length - limit)).map((m) => toWaMessage(chatSpec.id, m)),
+      };
+    }),
+  };
+}
+
+/** Reads and checks a `SIMULATED_ACCOUNT` file; throws with the path and the offending field. */
+export function loadAccountFile(path: string): SimulatedAccount {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`SIMULATED_ACCOUNT ${path}: ${(error as Error).message}`);
+  }
+  return accountFromSpec(parseAccountSpec(parsed, `SIMULATED_ACCOUNT ${path}`));
+}
+
+export function parseAccountSpec(value: unknown, where: string): SimulatedAccountSpec {
+  const root = asObject(value, where);
+  const chats = root.chats;
+  if (!Array.isArray(chats)) throw new Error(`${where}: "chats" must be an array`);
+  return {
+    scanAfterMs: optionalNumber(root.scanAfterMs, 500, `${where}: scanAfterMs`),
+    fetchLatencyMs: optionalNumber(root.fetchLatencyMs, 0, `${where}: fetchLatencyMs`),
+    chats: chats.map((chat, index) => parseChat(chat, `${where}: chats[${index}]`)),
+  };
+}
+
+function parseChat(value: unknown, where: string): SimulatedChatSpec {
+  const chat = asObject(value, where);
+  const id = requireString(chat.id, `${where}.id`);
+  const messages = chat.messages ?? [];
+  if (!Array.isArray(messages)) throw new Error(`${where}.messages must be an array`);
+  return {
+    id,
+    name: typeof chat.name === 'string' ? chat.name : id,
+    isGroup: chat.isGroup === true || id.endsWith('@g.us'),
+    unreadCount: optionalNumber(chat.unreadCount, 0, `${where}.unreadCount`),
+    timestamp: chat.timestamp === null || chat.timestamp === undefined ? null : optionalNumber(chat.timestamp, 0, `${where}.timestamp`),
+    archived: chat.archived === true,
+    pinned: chat.pinned === true,
+    failFetch: chat.failFetch === true,
+    messages: messages.map((message, index) => parseMessage(message, `${where}.messages[${index}]`)),
+  };
+}
+
+function parseMessage(value: unknown, where: string): SimulatedMessageSpec {
+  const message = asObject(value, where);
+  return {
+    id: requireString(message.id, `${where}.id`),
+    fromMe: message.fromMe === true,
+    author: typeof message.author === 'string' ? message.author : null,
+    body: typeof message.body === 'string' ? message.body : '',
+    type: typeof message.type === 'string' ? message.type : 'chat',
+    timestamp: optionalNumber(message.timestamp, 0, `${where}.timestamp`),
+    hasMedia: message.hasMedia === true,
+    ack: optionalNumber(message.ack, 0, `${where}.ack`),
+  };
+}
+
+function asObject(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${where} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function requireString(value: unknown, where: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new Error(`${where} must be a non-empty string`);
+  return value;
+}
+
+function optionalNumber(value: unknown, fallback: number, where: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`${where} must be a number`);
+  return value;
+}

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { WhatsappClient, WhatsappClientListener } from '../whatsapp-client.port';
+import { SessionStatus, WaChat, WaMe, WaMessage } from '../whatsapp.types';
+import { SimulatedAccount } from './simulated-account';
+
+/** Remembers which simulated sessions have "scanned", as a real provider keeps its login on disk. */
+export interface SimulatedLoginStore {
+  has(sessionId: string): boolean;
+  add(sessionId: string): void;
+  delete(sessionId: string): void;
+}
+
+/** Lets tests hold a fetch at a known point (a join mid-run, a stop mid-run) instead of sleeping. */
+export type FetchHook = (sessionId: string, chatId: string) => Promise<void> | void;
+
+/**
+ * A WhatsApp account simulated in process. It follows the real lifecycle (starting, qr, then
+ * authenticated and ready after a simulated scan) and answers like whatsapp-web.js does.
+ */
+export class SimulatedWhatsappClient implements WhatsappClient {
+  private status: SessionStatus = 'starting';
+  private scanTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly sessionId: string,
+    private readonly account: SimulatedAccount,
+    private readonly listener: WhatsappClientListener,
+    private readonly logins: SimulatedLoginStore,
+    private readonly beforeFetch?: FetchHook,
+  ) {}
+
+  async start(): Promise<void> {
+    this.setStatus('starting');
+    if (this.logins.has(this.sessionId)) {
+      this.becomeReady();
+      return;
+    }
+    this.listener.onQr(`2@${randomBytes(24).toString('base64')},SIMULATED,${this.sessionId}`);
+    this.setStatus('qr');
+    this.scanTimer = setTimeout(() => this.scan(), this.account.scanAfterMs);
+  }
+
+  /** The phone scanned the QR. */
+  scan(): void {
+    if (this.status !== 'qr') return;
+    this.logins.add(this.sessionId);
+    this.becomeReady();
+  }
+
+  async getChats(): Promise<WaChat[]> {
+    this.assertReady();
+    await this.latency();
+    this.assertReady();
+    return this.account.chats.map((c) => c.chat);
+  }
+
+  async fetchMessages(chatId: string, limit: number): Promise<WaMessage[]> {
+    this.assertReady();
+    await this.beforeFetch?.(this.sessionId, chatId);
+    await this.latency();
+    this.assertReady();
+    const chat = this.account.chats.find((c) => c.chat.id === chatId);
+    if (!chat) throw new Error(`Evaluation failed: chat ${chatId} not found`);
+    if (chat.failFetch) throw new Error(`Simulated failure fetching messages of ${chatId}`);
+    return chat.newestMessages(limit);
+  }
+
+  getMe(): WaMe | null {
+    return this.status === 'ready' || this.status === 'authenticated'
+      ? { id: `${this.sessionId.length}0000000000@c.us`, pushName: `Simulated ${this.sessionId}` }
+      : null;
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.scanTimer);
+    this.setStatus('stopped');
+  }
+
+  async logout(): Promise<void> {
+    clearTimeout(this.scanTimer);
+    this.logins.delete(this.sessionId);
+    this.setStatus('stopped');
+  }
+
+  /** Live traffic: a message arrives (or is sent from the phone) while the session is ready. */
+  receiveMessage(message: WaMessage): void {
+    this.assertReady();
+    this.listener.onMessage(message);
+  }
+
+  /** The phone went offline or WhatsApp dropped the connection. */
+  disconnect(reason: string): void {
+    clearTimeout(this.scanTimer);
+    this.setStatus('disconnected', reason);
+  }
+
+  private becomeReady(): void {
+    this.setStatus('authenticated');
+    this.setStatus('ready');
+  }
+
+  private setStatus(status: SessionStatus, detail?: string): void {
+    this.status = status;
+    this.listener.onStatus(status, detail);
+  }
+
+  private assertReady(): void {
+    if (this.status !== 'ready') throw new Error(`Session ${this.sessionId} is ${this.status}`);
+  }
+
+  private async latency(): Promise<void> {
+    if (this.account.fetchLatencyMs > 0) await delay(this.account.fetchLatencyMs);
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The service's own view of WhatsApp data. Every provider (whatsapp-web.js, simulated) translates
+ * into these types, so nothing above the port depends on a library's objects.
+ */
+export const SESSION_STATUSES = [
+  'starting',
+  'qr',
+  'authenticated',
+  'ready',
+  'disconnected',
+  'stopped',
+  'failed',
+] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+
+/** A JSON object as stored in a `jsonb` column. */
+export type RawObject = Record<string, unknown>;
+
+export interface WaChat {
+  /** Serialized WhatsApp id: `123@c.us`, `123-456@g.us`. */
+  id: string;
+  name: string;
+  isGroup: boolean;
+  unreadCount: number;
+  /** Unix seconds of the last activity, as whatsapp-web.js gives it. */
+  timestamp: number | null;
+  archived: boolean;
+  pinned: boolean;
+  raw: RawObject;
+}
+
+export interface WaMessage {
+  /** Serialized WhatsApp id: `true_123@c.us_3EB0ABC...`. */
+  id: string;
+  chatId: string;
+  fromMe: boolean;
+  /** Sender inside a group; `null` in a private chat. */
+  author: string | null;
+  /** Text, or the caption of a media message. */
+  body: string;
+  type: string;
+  /** Unix seconds. */
+  timestamp: number;
+  hasMedia: boolean;
+  ack: number;
+  raw: RawObject;
+}
+
+export interface WaMe {
+  id: string;
+  pushName: string | null;
+}

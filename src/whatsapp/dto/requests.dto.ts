@@ -1,0 +1,61 @@
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { SESSION_ID_PATTERN, SESSION_ID_RULE } from './session-id';
+
+/** Query strings arrive as text: only plain digits become numbers, so `1.5`, `1e3`, `0x10` fail. */
+const strictInt = () =>
+  Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value));
+/** Only `true` and `false` are booleans. */
+const strictBool = () =>
+  Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value));
+
+export const LIMIT_PER_CHAT_RULE = 'limitPerChat must be an integer from 1 to 10000';
+export const LIMIT_RULE = 'limit must be an integer from 1 to 500';
+export const CHAT_ID_RULE = 'chatId must be a WhatsApp id such as 123@c.us or 123-456@g.us';
+
+export class SessionParams {
+  @Matches(SESSION_ID_PATTERN, { message: SESSION_ID_RULE })
+  id: string;
+}
+
+export class ChatParams extends SessionParams {
+  @MaxLength(128, { message: CHAT_ID_RULE })
+  @Matches(/^[A-Za-z0-9._:+-]+@[A-Za-z0-9.]+$/, { message: CHAT_ID_RULE })
+  chatId: string;
+}
+
+export class SyncQuery {
+  @IsOptional()
+  @strictInt()
+  @IsInt({ message: LIMIT_PER_CHAT_RULE })
+  @Min(1, { message: LIMIT_PER_CHAT_RULE })
+  @Max(10000, { message: LIMIT_PER_CHAT_RULE })
+  limitPerChat?: number;
+}
+
+export class ChatsQuery extends SyncQuery {
+  @IsOptional()
+  @strictBool()
+  @IsBoolean({ message: 'sync must be true or false' })
+  sync?: boolean;
+}
+
+export class MessagesQuery {
+  @IsOptional()
+  @strictInt()
+  @IsInt({ message: LIMIT_RULE })
+  @Min(1, { message: LIMIT_RULE })
+  @Max(500, { message: LIMIT_RULE })
+  limit?: number;
+
+  @IsOptional()
+  @IsString({ message: 'before must be a nextCursor returned by a previous page' })
+  before?: string;
+}
+
+export class DeleteQuery {
+  @IsOptional()
+  @strictBool()
+  @IsBoolean({ message: 'purge must be true or false' })
+  purge?: boolean;
+}

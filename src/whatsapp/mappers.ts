@@ -1,0 +1,48 @@
+import { ChatEntity } from '../database/entities/chat.entity';
+import { MessageEntity } from '../database/entities/message.entity';
+import { WaMessage } from './client/whatsapp.types';
+import { MessageView } from './events';
+
+/** A stored chat as clients see it: WhatsApp's id, never our database key. */
+export interface ChatView {
+  id: string;
+  name: string;
+  isGroup: boolean;
+  unreadCount: number;
+  timestamp: number | null;
+  archived: boolean;
+  pinned: boolean;
+  updatedAt: string;
+}
+
+export function toChatView(row: ChatEntity): ChatView {
+  return {
+    id: row.waId,
+    name: row.name,
+    isGroup: row.isGroup,
+    unreadCount: row.unreadCount,
+    timestamp: row.timestamp,
+    archived: row.archived,
+    pinned: row.pinned,
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export function toMessageView(message: WaMessage): MessageView {
+  const { id, chatId, fromMe, author, body, type, timestamp, hasMedia, ack } = message;
+  return { id, chatId, fromMe, author, body, type, timestamp, hasMedia, ack };
+}
+
+export function messageRowToView(row: MessageEntity): MessageView {
+  return {
+    id: row.waId,
+    chatId: row.chatId,
+    fromMe: row.fromMe,
+    author: row.author,
+    body: row.body,
+    type: row.type,
+    timestamp: row.timestamp,
+    hasMedia: row.hasMedia,
+    ack: row.ack,
+  };
+}

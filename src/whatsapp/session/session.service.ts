@@ -1,0 +1,211 @@
+import { ConflictException, Injectable, Logger, NotFoundException, OnApplicationShutdown } from '@nestjs/common';
+import { toDataURL } from 'qrcode';
+import { SessionEntity } from '../../database/entities/session.entity';
+import { WhatsappClient, WhatsappClientFactory, WhatsappClientListener } from '../client/whatsapp-client.port';
+import { SessionStatus, WaMessage } from '../client/whatsapp.types';
+import { toMessageView } from '../mappers';
+import { WhatsappStorageService } from '../whatsapp-storage.service';
+import { WhatsappWebGateway } from '../whatsapp-web.gateway';
+import { LiveSession, SessionRegistry } from './session-registry';
+import { SessionRepository } from './session.repository';
+
+/** Statuses in which a client is alive; `start` returns such a session as it is. */
+const ACTIVE: ReadonlySet<SessionStatus> = new Set(['starting', 'qr', 'authenticated', 'ready']);
+
+export interface SessionView {
+  sessionId: string;
+  status: SessionStatus;
+  me: { id: string; pushName: string | null } | null;
+  error: string | null;
+  createdAt: string | null;
+  updatedAt: string | null;
+}
+
+/**
+ * Session lifecycle over the WhatsApp port: start, stop, logout, and what a client reports (status,
+ * QR, live messages), kept in memory for the sockets and in PostgreSQL for restarts.
+ */
+@Injectable()
+export class SessionService implements OnApplicationShutdown {
+  private readonly logger = new Logger(SessionService.name);
+  /** Status writes of one session run one after another, so the row ends with the last status. */
+  private readonly writes = new Map<string, Promise<void>>();
+  private shuttingDown = false;
+
+  constructor(
+    private readonly clients: WhatsappClientFactory,
+    private readonly registry: SessionRegistry,
+    private readonly sessions: SessionRepository,
+    private readonly storage: WhatsappStorageService,
+    private readonly gateway: WhatsappWebGateway,
+  ) {}
+
+  async start(sessionId: string): Promise<SessionView> {
+    const current = this.registry.get(sessionId);
+    if (current && ACTIVE.has(current.status)) return this.get(sessionId);
+
+    const entry: LiveSession = { client: undefined as unknown as WhatsappClient, status: 'starting' };
+    this.registry.set(sessionId, entry);
+    entry.client = this.clients.create(sessionId, this.listenerFor(sessionId, entry));
+    await this.sessions.save(sessionId, 'starting');
+    this.logger.log(`session=${sessionId} starting (provider ${this.clients.provider})`);
+    try {
+      await entry.client.start();
+    } catch (error) {
+      this.changeStatus(sessionId, entry, 'failed', errorText(error));
+    }
+    await this.writes.get(sessionId);
+    return this.get(sessionId);
+  }
+
+  async get(sessionId: string): Promise<SessionView> {
+    const row = await this.sessions.find(sessionId);
+    const live = this.registry.get(sessionId);
+    if (!row && !live) throw new NotFoundException(`Session ${sessionId} not found`);
+    return toSessionView(sessionId, row, live);
+  }
+
+  async list(): Promise<SessionView[]> {
+    const rows = await this.sessions.list();
+    return rows.map((row) => toSessionView(row.sessionId, row, this.registry.get(row.sessionId)));
+  }
+
+  /** Throws 404 for a session never started, and nothing otherwise. */
+  async assertKnown(sessionId: string): Promise<void> {
+    if (!this.registry.get(sessionId) && !(await this.sessions.find(sessionId))) {
+      throw new NotFoundException(`Session ${sessionId} not found`);
+    }
+  }
+
+  /** The client of a `ready` session: 404 unknown, 409 naming the status otherwise. */
+  async requireReady(sessionId: string): Promise<WhatsappClient> {
+    const live = this.registry.get(sessionId);
+    if (live?.status === 'ready') return live.client;
+    const status = live?.status ?? (await this.sessions.find(sessionId))?.status;
+    if (!status) throw new NotFoundException(`Session ${sessionId} not found`);
+    throw new ConflictException(`Session ${sessionId} is not ready (status: ${status})`);
+  }
+
+  /** Whether the session is still `ready`: a sync checks this between chats. */
+  statusOf(sessionId: string): SessionStatus | undefined {
+    return this.registry.get(sessionId)?.status;
+  }
+
+  async qr(sessionId: string): Promise<{ qr: string; dataUrl: string }> {
+    const view = await this.get(sessionId);
+    const pending = this.registry.get(sessionId)?.qr;
+    if (view.status !== 'qr' || !pending) {
+      throw new ConflictException(`Session ${sessionId} is not waiting for a QR scan (status: ${view.status})`);
+    }
+    return pending;
+  }
+
+  async stop(sessionId: string): Promise<SessionView> {
+    await this.assertKnown(sessionId);
+    const live = this.registry.get(sessionId);
+    if (live && live.status !== 'stopped') {
+      await live.client.stop();
+      this.changeStatus(sessionId, live, 'stopped');
+    } else if (!live) {
+      await this.sessions.save(sessionId, 'stopped');
+    }
+    await this.writes.get(sessionId);
+    this.logger.log(`session=${sessionId} stopped`);
+    return this.get(sessionId);
+  }
+
+  /** Logs out and forgets the session; `purge` also deletes its stored chats, messages and runs. */
+  async delete(sessionId: string, purge: boolean): Promise<{ sessionId: string; deleted: true; purged: boolean }> {
+    await this.assertKnown(sessionId);
+    const live = this.registry.get(sessionId);
+    // Forget the session first, so that what the client reports while logging out is ignored.
+    this.registry.delete(sessionId);
+    const client = live?.client ?? this.clients.create(sessionId, IGNORE_EVENTS);
+    await client.logout().catch((error: unknown) => this.logger.warn(`session=${sessionId} logout: ${errorText(error)}`));
+    await this.writes.get(sessionId);
+    await this.sessions.delete(sessionId);
+    if (purge) await this.storage.purgeSession(sessionId);
+    this.logger.log(`session=${sessionId} deleted${purge ? ' with its stored data' : ''}`);
+    return { sessionId, deleted: true, purged: purge };
+  }
+
+  /** Closes every client; their rows keep the last status so that a restart can tell what was live. */
+  async onApplicationShutdown(): Promise<void> {
+    this.shuttingDown = true;
+    const live = [...this.registry.all()];
+    await Promise.allSettled(live.map(([, session]) => session.client.stop()));
+    await Promise.allSettled([...this.writes.values()]);
+  }
+
+  private listenerFor(sessionId: string, entry: LiveSession): WhatsappClientListener {
+    const current = () => !this.shuttingDown && this.registry.get(sessionId) === entry;
+    return {
+      onStatus: (status, detail) => current() && this.changeStatus(sessionId, entry, status, detail),
+      onQr: (qr) => current() && this.publishQr(sessionId, entry, qr),
+      onMessage: (message) => current() && this.storeLiveMessage(sessionId, message),
+      onMessageAck: (messageId, _chatId, ack) =>
+        current() &&
+        this.storage
+          .updateMessageAck(sessionId, messageId, ack)
+          .catch((error: unknown) => this.logger.error(`session=${sessionId} ack of ${messageId} not stored: ${errorText(error)}`)),
+    };
+  }
+
+  private changeStatus(sessionId: string, entry: LiveSession, status: SessionStatus, detail?: string): void {
+    if (entry.status === status && entry.error === detail) return;
+    entry.status = status;
+    entry.error = status === 'failed' || status === 'disconnected' ? detail : undefined;
+    if (status !== 'qr') entry.qr = undefined;
+    this.logger.log(`session=${sessionId} status ${status}${detail ? ` (${detail})` : ''}`);
+    this.gateway.emitSessionStatus(sessionId, { sessionId, status, ...(entry.error ? { error: entry.error } : {}) });
+    const me = status === 'ready' ? entry.client.getMe() : undefined;
+    this.enqueueWrite(sessionId, () => this.sessions.save(sessionId, status, entry.error ?? null, me));
+  }
+
+  private publishQr(sessionId: string, entry: LiveSession, qr: string): void {
+    const pending = toDataURL(qr, { type: 'image/png', margin: 1, width: 300 }).then((dataUrl) => ({ qr, dataUrl }));
+    entry.qr = pending;
+    pending.then(
+      (payload) => entry.qr === pending && this.gateway.emitQr(sessionId, { sessionId, ...payload }),
+      (error: unknown) => this.logger.error(`session=${sessionId} QR image failed: ${errorText(error)}`),
+    );
+  }
+
+  private storeLiveMessage(sessionId: string, message: WaMessage): void {
+    this.storage.saveLiveMessage(sessionId, message).then(
+      () => this.gateway.emitMessage(sessionId, { sessionId, message: toMessageView(message) }),
+      (error: unknown) => this.logger.error(`session=${sessionId} live message ${message.id} not stored: ${errorText(error)}`),
+    );
+  }
+
+  private enqueueWrite(sessionId: string, write: () => Promise<void>): void {
+    const previous = this.writes.get(sessionId) ?? Promise.resolve();
+    const next = previous.then(write).catch((error: unknown) => {
+      this.logger.error(`session=${sessionId} status not stored: ${errorText(error)}`);
+    });
+    this.writes.set(sessionId, next);
+  }
+}
+
+const IGNORE_EVENTS: WhatsappClientListener = {
+  onStatus: () => undefined,
+  onQr: () => undefined,
+  onMessage: () => undefined,
+  onMessageAck: () => undefined,
+};
+
+function toSessionView(sessionId: string, row: SessionEntity | null, live: LiveSession | undefined): SessionView {
+  return {
+    sessionId,
+    status: live?.status ?? row?.status ?? 'stopped',
+    me: row?.me ?? null,
+    error: live ? (live.error ?? null) : (row?.lastError ?? null),
+    createdAt: row?.createdAt.toISOString() ?? null,
+    updatedAt: row?.updatedAt.toISOString() ?? null,
+  };
+}
+
+export function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : 'unknown error';
+}

@@ -1,0 +1,46 @@
+import type { RawObject } from '../client/whatsapp.types';
+
+/**
+ * PostgreSQL refuses `\u0000` in `text` and `jsonb`, and a lone UTF-16 surrogate in `jsonb`.
+ * WhatsApp data can hold both; we drop exactly those code units and keep everything else.
+ */
+export function pgSafeText(value: string): string {
+  const withoutNul = value.includes('\u0000') ? value.replace(/\u0000/g, '') : value;
+  return withoutNul.isWellFormed() ? withoutNul : withoutNul.toWellFormed();
+}
+
+export function pgSafeNullableText(value: string | null): string | null {
+  return value === null ? null : pgSafeText(value);
+}
+
+/** JSON text for a `jsonb` parameter, with every string (keys included) made storable. */
+export function pgSafeJson(value: RawObject): string {
+  return JSON.stringify(value, function replacer(this: unknown, _key: string, item: unknown) {
+    if (typeof item === 'string') return pgSafeText(item);
+    if (typeof item === 'bigint') return item.toString();
+    if (item !== null && typeof item === 'object' && !Array.isArray(item)) {
+      const keys = Object.keys(item);
+      if (keys.some((key) => pgSafeText(key) !== key)) {
+        return Object.fromEntries(Object.entries(item).map(([key, inner]) => [pgSafeText(key), inner]));
+      }
+    }
+    return item;
+  });
+}
+
+/** Unix seconds as a storable bigint: whole, finite, never negative. */
+export function pgSafeTimestamp(value: number | null): number | null {
+  if (value === null || !Number.isFinite(value)) return null;
+  return Math.max(0, Math.trunc(value));
+}
+
+/** Keeps the last occurrence of each id: one upsert statement may not touch a row twice. */
+export function lastById<T extends { id: string }>(items: readonly T[]): T[] {
+  if (items.length < 2) return [...items];
+  const byId = new Map<string, T>();
+  for (const item of items) {
+    byId.delete(item.id);
+    byId.set(item.id, item);
+  }
+  return byId.size === items.length ? [...items] : [...byId.values()];
+}

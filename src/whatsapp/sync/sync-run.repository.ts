@@ -1,0 +1,55 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { SyncRunEntity, SyncRunStatus } from '../../database/entities/sync-run.entity';
+
+export interface SyncRunProgress {
+  nChats: number;
+  currentChat: number;
+  messagesSynced: number;
+  chatsFailed: number;
+}
+
+/** Sync run rows: one per run, updated a few times a run, never once per message. */
+@Injectable()
+export class SyncRunRepository {
+  constructor(@InjectRepository(SyncRunEntity) private readonly rows: Repository<SyncRunEntity>) {}
+
+  create(sessionId: string, limitPerChat: number): Promise<SyncRunEntity> {
+    return this.rows.save(
+      this.rows.create({
+        sessionId,
+        limitPerChat,
+        status: 'running',
+        nChats: 0,
+        currentChat: 0,
+        messagesSynced: 0,
+        chatsFailed: 0,
+        error: null,
+        startedAt: new Date(),
+        finishedAt: null,
+      }),
+    );
+  }
+
+  async updateProgress(id: string, progress: SyncRunProgress): Promise<void> {
+    await this.rows.update({ id, status: 'running' }, progress);
+  }
+
+  async finish(id: string, status: Exclude<SyncRunStatus, 'running'>, progress: SyncRunProgress, error: string | null): Promise<void> {
+    await this.rows.update({ id }, { ...progress, status, error, finishedAt: new Date() });
+  }
+
+  latest(sessionId: string): Promise<SyncRunEntity | null> {
+    return this.rows.findOne({ where: { sessionId }, order: { startedAt: 'DESC' } });
+  }
+
+  /** Runs left `running` by a process that died cannot be going on any more. */
+  async markRunningAsInterrupted(): Promise<number> {
+    const result = await this.rows.update(
+      { status: 'running' },
+      { status: 'interrupted', error: 'The service stopped while this run was going', finishedAt: new Date() },
+    );
+    return result.affected ?? 0;
+  }
+}

@@ -1,0 +1,83 @@
+import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { SyncRunStatus } from '../database/entities/sync-run.entity';
+import { MessageView } from './events';
+import { ChatView, messageRowToView, toChatView } from './mappers';
+import { SessionService } from './session/session.service';
+import { decodeCursor, encodeCursor } from './storage/message-cursor';
+import { SyncRunRepository } from './sync/sync-run.repository';
+import { SyncTracker } from './sync/sync-tracker';
+import { WhatsappStorageService } from './whatsapp-storage.service';
+
+export interface MessagePage {
+  messages: MessageView[];
+  nextCursor: string | null;
+}
+
+export interface SyncRunView {
+  syncId: string;
+  status: SyncRunStatus;
+  limitPerChat: number;
+  nChats: number;
+  currentChat: number;
+  messagesSynced: number;
+  chatsFailed: number;
+  startedAt: string;
+  finishedAt: string | null;
+  error?: string;
+}
+
+/** What clients read back: stored chats, pages of messages, the latest sync run. */
+@Injectable()
+export class WhatsappQueryService {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly storage: WhatsappStorageService,
+    private readonly runs: SyncRunRepository,
+    private readonly tracker: SyncTracker,
+  ) {}
+
+  async storedChats(sessionId: string): Promise<ChatView[]> {
+    await this.sessions.assertKnown(sessionId);
+    return (await this.storage.listChats(sessionId)).map(toChatView);
+  }
+
+  /** Newest first; `before` is the `nextCursor` of the previous page. */
+  async messagesPage(sessionId: string, chatId: string, limit: number, before: string | undefined): Promise<MessagePage> {
+    const cursor = before === undefined ? null : decodeCursor(before);
+    if (before !== undefined && cursor === null) {
+      throw new BadRequestException('before must be a nextCursor returned by a previous page');
+    }
+    await this.sessions.assertKnown(sessionId);
+    if (!(await this.storage.chatExists(sessionId, chatId))) {
+      throw new NotFoundException(`Chat ${chatId} not found in session ${sessionId}`);
+    }
+    // One extra row tells whether another page exists without a count query.
+    const rows = await this.storage.listMessages(sessionId, chatId, limit + 1, cursor);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      messages: page.map(messageRowToView),
+      nextCursor: rows.length > limit && last ? encodeCursor({ timestamp: last.timestamp, id: last.id }) : null,
+    };
+  }
+
+  async latestRun(sessionId: string): Promise<SyncRunView> {
+    await this.sessions.assertKnown(sessionId);
+    const row = await this.runs.latest(sessionId);
+    if (!row) throw new NotFoundException(`No synchronization has run for session ${sessionId}`);
+    const active = this.tracker.get(sessionId);
+    const progress = active?.syncId === row.id ? active.progress : row;
+    return {
+      syncId: row.id,
+      status: row.status,
+      limitPerChat: row.limitPerChat,
+      nChats: progress.nChats,
+      currentChat: progress.currentChat,
+      messagesSynced: progress.messagesSynced,
+      chatsFailed: progress.chatsFailed,
+      startedAt: row.startedAt.toISOString(),
+      finishedAt: row.finishedAt?.toISOString() ?? null,
+      ...(row.error ? { error: row.error } : {}),
+    };
+  }
+}

@@ -1,0 +1,135 @@
+import { Inject, Logger } from '@nestjs/common';
+import {
+  Ack,
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+  WebSocketServer,
+} from '@nestjs/websockets';
+import type { Server, Socket } from 'socket.io';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { apiKeyMatches } from '../common/api-key';
+import { isValidSessionId } from './dto/session-id';
+import {
+  MessagePayload,
+  QrPayload,
+  ServerToClientEvents,
+  SessionStatusPayload,
+  SyncChatsDonePayload,
+  SyncChatsFailedPayload,
+  SyncChatsPayload,
+} from './events';
+import { SessionRegistry } from './session/session-registry';
+import { SessionRepository } from './session/session.repository';
+import { SyncTracker } from './sync/sync-tracker';
+
+export type JoinAck = { ok: true } | { ok: false; error: string };
+type AckFn = ((response: JoinAck) => void) | undefined;
+type SyncServer = Server<Record<string, never>, ServerToClientEvents>;
+
+export const roomOf = (sessionId: string): string => `session:${sessionId}`;
+
+/**
+ * The Socket.IO side of the service: authenticates sockets, manages session rooms, and sends typed
+ * events to one session's room only. Services call the `emit*` methods; they never see socket.io.
+ */
+@WebSocketGateway()
+export class WhatsappWebGateway implements OnGatewayInit {
+  private readonly logger = new Logger(WhatsappWebGateway.name);
+  @WebSocketServer() private readonly server: SyncServer;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly registry: SessionRegistry,
+    private readonly tracker: SyncTracker,
+    private readonly sessions: SessionRepository,
+  ) {}
+
+  afterInit(server: SyncServer): void {
+    const apiKey = this.config.apiKey;
+    if (!apiKey) return;
+    server.use((socket, next) => {
+      const auth = socket.handshake.auth as Record<string, unknown> | undefined;
+      const given = typeof auth?.apiKey === 'string' ? auth.apiKey : socket.handshake.headers['x-api-key'];
+      next(apiKeyMatches(apiKey, given) ? undefined : new Error('unauthorized'));
+    });
+  }
+
+  @SubscribeMessage('join-session')
+  async joinSession(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown, @Ack() ack: AckFn): Promise<void> {
+    const sessionId = sessionIdOf(body);
+    if (sessionId === undefined) return reply(ack, { ok: false, error: 'payload must be {"sessionId": "<1-64 of A-Z a-z 0-9 _ ->"}' });
+    try {
+      const live = this.registry.get(sessionId);
+      if (!live && !(await this.sessions.find(sessionId))) {
+        return reply(ack, { ok: false, error: `session ${sessionId} was never started` });
+      }
+      await socket.join(roomOf(sessionId));
+      reply(ack, { ok: true });
+      this.replayState(socket, sessionId);
+    } catch (error) {
+      this.logger.error(`session=${sessionId} join-session failed: ${(error as Error).message}`);
+      reply(ack, { ok: false, error: 'join failed, try again' });
+    }
+  }
+
+  @SubscribeMessage('leave-session')
+  async leaveSession(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown, @Ack() ack: AckFn): Promise<void> {
+    const sessionId = sessionIdOf(body);
+    if (sessionId === undefined) return reply(ack, { ok: false, error: 'payload must be {"sessionId": "<1-64 of A-Z a-z 0-9 _ ->"}' });
+    await socket.leave(roomOf(sessionId));
+    reply(ack, { ok: true });
+  }
+
+  emitSyncChats(sessionId: string, payload: SyncChatsPayload): void {
+    this.server.to(roomOf(sessionId)).emit('sync_chats', payload);
+  }
+
+  emitSyncDone(sessionId: string, payload: SyncChatsDonePayload): void {
+    this.server.to(roomOf(sessionId)).emit('sync_chats_done', payload);
+  }
+
+  emitSyncFailed(sessionId: string, payload: SyncChatsFailedPayload): void {
+    this.server.to(roomOf(sessionId)).emit('sync_chats_failed', payload);
+  }
+
+  emitSessionStatus(sessionId: string, payload: SessionStatusPayload): void {
+    this.server.to(roomOf(sessionId)).emit('session_status', payload);
+  }
+
+  emitQr(sessionId: string, payload: QrPayload): void {
+    this.server.to(roomOf(sessionId)).emit('qr', payload);
+  }
+
+  emitMessage(sessionId: string, payload: MessagePayload): void {
+    this.server.to(roomOf(sessionId)).emit('message', payload);
+  }
+
+  /** A late or reconnecting socket learns at once where the session and its sync stand. */
+  private replayState(socket: Socket, sessionId: string): void {
+    const live = this.registry.get(sessionId);
+    if (live) {
+      socket.emit('session_status', { sessionId, status: live.status, ...(live.error ? { error: live.error } : {}) });
+      if (live.status === 'qr') void live.qr?.then((qr) => socket.emit('qr', { sessionId, ...qr }));
+    } else {
+      void this.sessions.find(sessionId).then(
+        (row) => row && socket.emit('session_status', { sessionId, status: row.status }),
+        (error: Error) => this.logger.warn(`session=${sessionId} status replay failed: ${error.message}`),
+      );
+    }
+    const latest = this.tracker.get(sessionId)?.latest;
+    if (latest) socket.emit('sync_chats', latest);
+  }
+}
+
+function sessionIdOf(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const sessionId = (body as { sessionId?: unknown }).sessionId;
+  return isValidSessionId(sessionId) ? sessionId : undefined;
+}
+
+function reply(ack: AckFn, response: JoinAck): void {
+  if (typeof ack === 'function') ack(response);
+}

@@ -1,0 +1,35 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { WhatsappClientFactory } from './client/whatsapp-client.port';
+import { DatabaseModule } from '../database/database.module';
+import { WhatsappClientModule } from './client/whatsapp-client.module';
+import { SessionRegistry } from './session/session-registry';
+import { SessionRepository } from './session/session.repository';
+import { SessionService } from './session/session.service';
+import { SyncRunRepository } from './sync/sync-run.repository';
+import { SyncTracker } from './sync/sync-tracker';
+import { WhatsappQueryService } from './whatsapp-query.service';
+import { WhatsappStorageService } from './whatsapp-storage.service';
+import { WhatsappWebController } from './whatsapp-web.controller';
+import { WhatsappWebGateway } from './whatsapp-web.gateway';
+import { WhatsappWebService } from './whatsapp-web.service';
+
+@Module({
+  imports: [DatabaseModule],
+  controllers: [WhatsappWebController],
+  providers: [
+    WhatsappWebGateway,
+    WhatsappWebService,
+    WhatsappQueryService,
+    WhatsappStorageService,
+    SessionService,
+    SessionRegistry,
+    SessionRepository,
+    SyncRunRepository,
+    SyncTracker,
+  ],
+})
+export class WhatsappWebModule {
+  static forRoot(clientFactory?: WhatsappClientFactory): DynamicModule {
+    return { module: WhatsappWebModule, imports: [WhatsappClientModule.forRoot(clientFactory)] };
+  }
+}

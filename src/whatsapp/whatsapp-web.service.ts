@@ -1,0 +1,172 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { WhatsappClient } from './client/whatsapp-client.port';
+import { WaChat, WaMessage } from './client/whatsapp.types';
+import { SyncChatsPayload } from './events';
+import { ChatView } from './mappers';
+import { WhatsappQueryService } from './whatsapp-query.service';
+import { errorText, SessionService } from './session/session.service';
+import { SessionRepository } from './session/session.repository';
+import { OrderedPrefetch } from './sync/ordered-prefetch';
+import { SyncResult } from './sync/sync-result';
+import { SessionNotReadyError, syncFailureToHttp, WhatsappCallError } from './sync/sync-errors';
+import { SyncRunProgress, SyncRunRepository } from './sync/sync-run.repository';
+import { ActiveSync, SyncTracker } from './sync/sync-tracker';
+import { WhatsappStorageService } from './whatsapp-storage.service';
+import { WhatsappWebGateway } from './whatsapp-web.gateway';
+
+export const DEFAULT_LIMIT_PER_CHAT = 100;
+/** The sync run row is brought up to date at most this often while a run goes. */
+const PROGRESS_WRITE_INTERVAL_MS = 1000;
+/** A readable log rate for long runs. */
+const PROGRESS_LOG_INTERVAL_MS = 5000;
+
+/** History synchronization: WhatsApp to PostgreSQL, with live progress for the session's room. */
+@Injectable()
+export class WhatsappWebService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(WhatsappWebService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly sessions: SessionService,
+    private readonly sessionRows: SessionRepository,
+    private readonly storage: WhatsappStorageService,
+    private readonly runs: SyncRunRepository,
+    private readonly tracker: SyncTracker,
+    private readonly gateway: WhatsappWebGateway,
+    private readonly query: WhatsappQueryService,
+  ) {}
+
+  /** Nothing runs in a fresh process: what a previous one left going is marked as such. */
+  async onApplicationBootstrap(): Promise<void> {
+    const interrupted = await this.runs.markRunningAsInterrupted();
+    const stopped = await this.sessionRows.markLiveAsStopped();
+    if (interrupted + stopped > 0) {
+      this.logger.warn(`marked ${interrupted} unfinished sync run(s) interrupted and ${stopped} session(s) stopped`);
+    }
+  }
+
+  /**
+   * Fetches every chat and up to `limitPerChat` messages of each, stores them, and reports each step
+   * as `sync_chats`. One run per session: a trigger while one runs waits for it and gets its result.
+   */
+  async syncChatsWithProgress(sessionId: string, limitPerChat = DEFAULT_LIMIT_PER_CHAT): Promise<SyncResult> {
+    const running = this.tracker.get(sessionId);
+    if (running) return running.result;
+    const client = await this.sessions.requireReady(sessionId);
+    // Checked again: another trigger may have started a run while we awaited.
+    const started = this.tracker.get(sessionId);
+    if (started) return started.result;
+    return this.tracker.start(sessionId, (active) => this.run(sessionId, client, limitPerChat, active)).result;
+  }
+
+  /** Synchronizes, then returns the stored chats, newest first. */
+  async getChats(sessionId: string, limitPerChat = DEFAULT_LIMIT_PER_CHAT): Promise<ChatView[]> {
+    await this.syncChatsWithProgress(sessionId, limitPerChat);
+    return this.query.storedChats(sessionId);
+  }
+
+  private async run(sessionId: string, client: WhatsappClient, limitPerChat: number, active: ActiveSync): Promise<SyncResult> {
+    const startedAt = Date.now();
+    const run = await this.runs.create(sessionId, limitPerChat);
+    active.syncId = run.id;
+    const progress = active.progress;
+    const emit = (payload: SyncChatsPayload): void => {
+      active.latest = payload;
+      this.gateway.emitSyncChats(sessionId, payload);
+    };
+    const checkpoint = new Checkpoint(() => this.runs.updateProgress(run.id, { ...progress }), PROGRESS_WRITE_INTERVAL_MS);
+    const logTicker = new Checkpoint(async () => this.logProgress(sessionId, progress), PROGRESS_LOG_INTERVAL_MS);
+    this.logger.log(`session=${sessionId} sync ${run.id} started (limitPerChat ${limitPerChat})`);
+
+    try {
+      const chats = await this.fetchChats(sessionId, client);
+      progress.nChats = chats.length;
+      emit({ sessionId, nChats: chats.length, currentChat: 0, messagesSynced: 0 });
+      const prefetch = new OrderedPrefetch(chats, this.config.syncFetchConcurrency, (chat: WaChat) =>
+        client.fetchMessages(chat.id, limitPerChat),
+      );
+
+      await this.storage.saveChats(sessionId, chats, async (index, total, chat) => {
+        const base = { sessionId, nChats: total, currentChat: index + 1, chatId: chat.id };
+        progress.currentChat = index + 1;
+        emit({ ...base, messagesSynced: 0 });
+        const messages = await this.fetchChatMessages(sessionId, prefetch, index);
+        if (messages instanceof Error) {
+          progress.chatsFailed++;
+          emit({ ...base, messagesSynced: 0, error: messages.message });
+        } else {
+          const saved = await this.storage.saveMessages(sessionId, chat.id, messages);
+          progress.messagesSynced += saved;
+          emit({ ...base, messagesSynced: saved });
+        }
+        await checkpoint.maybe();
+        await logTicker.maybe();
+      });
+
+      const durationMs = Date.now() - startedAt;
+      await this.runs.finish(run.id, 'done', progress, null);
+      const done = { sessionId, syncId: run.id, chatsProcessed: progress.nChats, chatsFailed: progress.chatsFailed, messagesSynced: progress.messagesSynced, durationMs };
+      this.gateway.emitSyncDone(sessionId, done);
+      this.logger.log(
+        `session=${sessionId} sync ${run.id} done: ${done.chatsProcessed} chats (${done.chatsFailed} failed), ${done.messagesSynced} messages in ${durationMs} ms`,
+      );
+      return { success: true, chatsProcessed: done.chatsProcessed, message: 'Synchronization completed successfully', syncId: run.id, chatsFailed: done.chatsFailed, messagesSynced: done.messagesSynced, durationMs };
+    } catch (error) {
+      const message = errorText(error);
+      this.logger.error(`session=${sessionId} sync ${run.id} failed at chat ${progress.currentChat}/${progress.nChats}: ${message}`);
+      await this.runs
+        .finish(run.id, 'failed', progress, message)
+        .catch((writeError: unknown) => this.logger.error(`session=${sessionId} sync ${run.id} outcome not stored: ${errorText(writeError)}`));
+      this.gateway.emitSyncFailed(sessionId, { sessionId, syncId: run.id, error: message });
+      throw syncFailureToHttp(error, message);
+    }
+  }
+
+  private async fetchChats(sessionId: string, client: WhatsappClient): Promise<WaChat[]> {
+    try {
+      return await client.getChats();
+    } catch (error) {
+      this.assertStillReady(sessionId);
+      throw new WhatsappCallError(`could not fetch the chat list: ${errorText(error)}`);
+    }
+  }
+
+  /** The chat's messages, or the error that fails this chat alone. A session that left `ready` fails the run. */
+  private async fetchChatMessages(sessionId: string, prefetch: OrderedPrefetch<WaChat, WaMessage[]>, index: number): Promise<WaMessage[] | Error> {
+    this.assertStillReady(sessionId);
+    try {
+      return await prefetch.take(index);
+    } catch (error) {
+      this.assertStillReady(sessionId);
+      this.logger.warn(`session=${sessionId} chat ${index + 1} failed: ${errorText(error)}`);
+      return new Error(errorText(error));
+    }
+  }
+
+  private assertStillReady(sessionId: string): void {
+    const status = this.sessions.statusOf(sessionId);
+    if (status !== 'ready') throw new SessionNotReadyError(`session ${sessionId} is no longer ready (status: ${status ?? 'deleted'})`);
+  }
+
+  private logProgress(sessionId: string, progress: SyncRunProgress): void {
+    this.logger.log(
+      `session=${sessionId} sync progress: chat ${progress.currentChat}/${progress.nChats}, ${progress.messagesSynced} messages, ${progress.chatsFailed} failed`,
+    );
+  }
+}
+
+/** Runs `task` when at least `intervalMs` passed since it last ran. */
+class Checkpoint {
+  private last = Date.now();
+  constructor(
+    private readonly task: () => Promise<void>,
+    private readonly intervalMs: number,
+  ) {}
+
+  async maybe(): Promise<void> {
+    if (Date.now() - this.last < this.intervalMs) return;
+    this.last = Date.now();
+    await this.task();
+  }
+}
