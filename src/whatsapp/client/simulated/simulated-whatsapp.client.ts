@@ -24,7 +24,8 @@ export class SimulatedWhatsappClient implements WhatsappClient {
 
   constructor(
     private readonly sessionId: string,
-    private readonly account: SimulatedAccount,
+    /** Read at each call, so a test can change the account between two syncs. */
+    private readonly accountOf: () => SimulatedAccount,
     private readonly listener: WhatsappClientListener,
     private readonly logins: SimulatedLoginStore,
     private readonly beforeFetch?: FetchHook,
@@ -38,7 +39,7 @@ export class SimulatedWhatsappClient implements WhatsappClient {
     }
     this.listener.onQr(`2@${randomBytes(24).toString('base64')},SIMULATED,${this.sessionId}`);
     this.setStatus('qr');
-    this.scanTimer = setTimeout(() => this.scan(), this.account.scanAfterMs);
+    this.scanTimer = setTimeout(() => this.scan(), this.accountOf().scanAfterMs);
   }
 
   /** The phone scanned the QR. */
@@ -52,7 +53,7 @@ export class SimulatedWhatsappClient implements WhatsappClient {
     this.assertReady();
     await this.latency();
     this.assertReady();
-    return this.account.chats.map((c) => c.chat);
+    return this.accountOf().chats.map((c) => c.chat);
   }
 
   async fetchMessages(chatId: string, limit: number): Promise<WaMessage[]> {
@@ -60,7 +61,7 @@ export class SimulatedWhatsappClient implements WhatsappClient {
     await this.beforeFetch?.(this.sessionId, chatId);
     await this.latency();
     this.assertReady();
-    const chat = this.account.chats.find((c) => c.chat.id === chatId);
+    const chat = this.accountOf().chats.find((c) => c.chat.id === chatId);
     if (!chat) throw new Error(`Evaluation failed: chat ${chatId} not found`);
     if (chat.failFetch) throw new Error(`Simulated failure fetching messages of ${chatId}`);
     return chat.newestMessages(limit);
@@ -110,6 +111,7 @@ export class SimulatedWhatsappClient implements WhatsappClient {
   }
 
   private async latency(): Promise<void> {
-    if (this.account.fetchLatencyMs > 0) await delay(this.account.fetchLatencyMs);
+    const { fetchLatencyMs } = this.accountOf();
+    if (fetchLatencyMs > 0) await delay(fetchLatencyMs);
   }
 }

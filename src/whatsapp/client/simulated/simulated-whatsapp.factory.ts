@@ -10,12 +10,13 @@ export class SimulatedWhatsappClientFactory extends WhatsappClientFactory {
   /** Test seam: awaited before each message fetch. */
   beforeFetch: FetchHook | undefined;
 
-  constructor(private readonly account: SimulatedAccount) {
+  /** The account every client answers from; replaceable while clients run. */
+  constructor(public account: SimulatedAccount) {
     super();
   }
 
   create(sessionId: string, listener: WhatsappClientListener): SimulatedWhatsappClient {
-    const client = new SimulatedWhatsappClient(sessionId, this.account, listener, this.logins, (s, c) => this.beforeFetch?.(s, c));
+    const client = new SimulatedWhatsappClient(sessionId, () => this.account, listener, this.logins, (s, c) => this.beforeFetch?.(s, c));
     this.clients.set(sessionId, client);
     return client;
   }

@@ -1,0 +1,3 @@
+import { startTestServer } from './test-postgres';
+
+export default startTestServer;

@@ -1,0 +1,3 @@
+import { stopTestServer } from './test-postgres';
+
+export default stopTestServer;

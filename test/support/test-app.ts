@@ -1,0 +1,109 @@
+import { INestApplication } from '@nestjs/common';
+import { io, Socket } from 'socket.io-client';
+import { createApp } from '../../src/app.factory';
+import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { SimulatedWhatsappClientFactory } from '../../src/whatsapp/client/simulated/simulated-whatsapp.factory';
+import { SimulatedAccountSpec, accountFromSpec } from '../../src/whatsapp/client/simulated/simulated-account';
+import { TestDatabase } from './test-database';
+import { waitFor } from './wait';
+
+export interface HttpAnswer<T = unknown> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface TestAppOptions {
+  account: SimulatedAccountSpec;
+  env?: Record<string, string>;
+  database?: TestDatabase;
+}
+
+/**
+ * The real application on a real port and a real database, with WhatsApp simulated: what a client
+ * outside the code base sees.
+ */
+export class TestApp {
+  readonly sockets: Socket[] = [];
+
+  private constructor(
+    readonly app: INestApplication,
+    readonly baseUrl: string,
+    readonly db: TestDatabase,
+    readonly whatsapp: SimulatedWhatsappClientFactory,
+    readonly config: AppConfig,
+    private readonly ownsDatabase: boolean,
+  ) {}
+
+  static async start(options: TestAppOptions): Promise<TestApp> {
+    const db = options.database ?? (await TestDatabase.create());
+    const config = loadConfig({ WA_PROVIDER: 'simulated', DATABASE_URL: db.url, DB_POOL_SIZE: '5', ...options.env });
+    const whatsapp = new SimulatedWhatsappClientFactory(accountFromSpec(options.account));
+    const app = await createApp(config, { clientFactory: whatsapp, logger: false });
+    await app.listen(0, '127.0.0.1');
+    const address = app.getHttpServer().address() as { port: number };
+    return new TestApp(app, `http://127.0.0.1:${address.port}`, db, whatsapp, config, options.database === undefined);
+  }
+
+  async request<T = unknown>(method: string, path: string, init: { headers?: Record<string, string>; body?: string } = {}): Promise<HttpAnswer<T>> {
+    const response = await fetch(`${this.baseUrl}${path}`, { method, headers: init.headers, body: init.body });
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, body: body as T, headers: response.headers };
+  }
+
+  /** A connected Socket.IO client, closed with the app. */
+  async socket(auth?: Record<string, string>): Promise<Socket> {
+    const socket = io(this.baseUrl, { transports: ['websocket'], reconnection: false, forceNew: true, auth });
+    this.sockets.push(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    return socket;
+  }
+
+  /** Starts a session and waits until the simulated scan made it `ready`. */
+  async readySession(sessionId: string): Promise<void> {
+    const started = await this.request('POST', `/whatsapp-web/session/${sessionId}/start`);
+    if (started.status !== 201) throw new Error(`start ${sessionId}: ${started.status} ${JSON.stringify(started.body)}`);
+    await waitFor(async () => {
+      const { body } = await this.request<{ status: string }>('GET', `/whatsapp-web/session/${sessionId}`);
+      return body.status === 'ready';
+    }, `session ${sessionId} ready`);
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.close();
+    await this.app.close();
+    if (this.ownsDatabase) await this.db.drop();
+  }
+}
+
+/** Emits and resolves with the acknowledgement. */
+export function emitWithAck<T>(socket: Socket, event: string, ...args: unknown[]): Promise<T> {
+  return new Promise((resolve) => socket.emit(event, ...args, (answer: T) => resolve(answer)));
+}
+
+/** Records every event a socket receives, in arrival order. */
+export class EventLog {
+  readonly events: Array<{ event: string; payload: unknown }> = [];
+
+  constructor(socket: Socket) {
+    socket.onAny((event: string, payload: unknown) => this.events.push({ event, payload }));
+  }
+
+  of<T = Record<string, unknown>>(event: string): T[] {
+    return this.events.filter((e) => e.event === event).map((e) => e.payload as T);
+  }
+
+  /** Resolves once `count` events named `event` arrived. */
+  async waitFor(event: string, count = 1): Promise<void> {
+    await waitFor(() => this.of(event).length >= count, `${count} × ${event}`);
+  }
+}
