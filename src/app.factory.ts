@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { ConsoleLogger, INestApplication, LogLevel, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -5,8 +6,12 @@ import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { SocketIoAdapter } from './common/socket-io.adapter';
 import { createValidationPipe } from './common/validation.pipe';
+import { setupOpenApi } from './common/openapi';
 import { AppConfig, LOG_LEVELS } from './config/app-config';
 import { WhatsappClientFactory } from './whatsapp/client/whatsapp-client.port';
+
+/** `public/` beside `src/` and `dist/`. */
+const PUBLIC_DIR = join(__dirname, '..', 'public');
 
 export interface CreateAppOptions {
   /** Replaces the provider chosen by `WA_PROVIDER` (tests, benchmarks). */
@@ -20,10 +25,13 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     logger: options.logger === false ? false : createLogger(config),
   });
   app.useBodyParser('json', { limit: '100kb' });
+  // The dashboard: static files, outside the API key guard (the page asks for the key itself).
+  app.useStaticAssets(PUBLIC_DIR, { index: 'index.html' });
   app.enableCors({ origin: config.corsOrigins === '*' ? true : config.corsOrigins });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useWebSocketAdapter(new SocketIoAdapter(app, config));
+  setupOpenApi(app);
   if (!config.apiKey) new Logger('Security').warn('API_KEY is not set: the REST API and Socket.IO are open to anyone who can reach them');
   return app;
 }

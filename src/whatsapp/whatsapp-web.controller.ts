@@ -1,12 +1,21 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ChatParams, ChatsQuery, DeleteQuery, MessagesQuery, SessionParams, SyncQuery } from './dto/requests.dto';
+import { ChatDto, DeletedDto, ErrorDto, MessagePageDto, QrDto, SessionDto, SyncResultDto, SyncRunDto } from './dto/responses.dto';
 import { ChatView } from './mappers';
 import { SessionService, SessionView } from './session/session.service';
 import { SyncResult } from './sync/sync-result';
 import { MessagePage, SyncRunView, WhatsappQueryService } from './whatsapp-query.service';
 import { DEFAULT_LIMIT_PER_CHAT, WhatsappWebService } from './whatsapp-web.service';
 
+const BAD_INPUT = { status: 400, type: ErrorDto, description: 'Invalid id or query parameter' };
+const UNKNOWN = { status: 404, type: ErrorDto, description: 'Unknown session' };
+const NOT_READY = { status: 409, type: ErrorDto, description: 'The session is not ready; the message names its status' };
+
 /** The REST contract of CONTRACT.md. Each route validates its input and delegates in one call. */
+@ApiTags('whatsapp-web')
+@ApiSecurity('api-key')
+@ApiResponse({ status: 401, type: ErrorDto, description: 'API_KEY is set and x-api-key is missing or wrong' })
 @Controller('whatsapp-web')
 export class WhatsappWebController {
   constructor(
@@ -16,53 +25,95 @@ export class WhatsappWebController {
   ) {}
 
   @Post('session/:id/start')
+  @ApiOperation({ summary: 'Start a session (idempotent: a running one is returned as is)' })
+  @ApiResponse({ status: 201, type: SessionDto })
+  @ApiResponse(BAD_INPUT)
   start(@Param() { id }: SessionParams): Promise<SessionView> {
     return this.sessions.start(id);
   }
 
   @Get('sessions')
+  @ApiOperation({ summary: 'List sessions' })
+  @ApiResponse({ status: 200, type: [SessionDto] })
   list(): Promise<SessionView[]> {
     return this.sessions.list();
   }
 
   @Get('session/:id')
+  @ApiOperation({ summary: 'One session' })
+  @ApiResponse({ status: 200, type: SessionDto })
+  @ApiResponse(BAD_INPUT)
+  @ApiResponse(UNKNOWN)
   get(@Param() { id }: SessionParams): Promise<SessionView> {
     return this.sessions.get(id);
   }
 
   @Get('session/:id/qr')
+  @ApiOperation({ summary: 'The QR to scan while the status is `qr`' })
+  @ApiResponse({ status: 200, type: QrDto })
+  @ApiResponse(BAD_INPUT)
+  @ApiResponse(UNKNOWN)
+  @ApiResponse({ status: 409, type: ErrorDto, description: 'Not waiting for a scan' })
   qr(@Param() { id }: SessionParams): Promise<{ qr: string; dataUrl: string }> {
     return this.sessions.qr(id);
   }
 
   @Post('session/:id/stop')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Stop the client; the login is kept' })
+  @ApiResponse({ status: 200, type: SessionDto })
+  @ApiResponse(BAD_INPUT)
+  @ApiResponse(UNKNOWN)
   stop(@Param() { id }: SessionParams): Promise<SessionView> {
     return this.sessions.stop(id);
   }
 
   @Delete('session/:id')
-  remove(@Param() { id }: SessionParams, @Query() { purge }: DeleteQuery): Promise<{ sessionId: string; deleted: true; purged: boolean }> {
+  @ApiOperation({ summary: 'Log out and forget the login; `purge=true` also deletes the stored data' })
+  @ApiResponse({ status: 200, type: DeletedDto })
+  @ApiResponse(BAD_INPUT)
+  @ApiResponse(UNKNOWN)
+  remove(@Param() { id }: SessionParams, @Query() { purge }: DeleteQuery): Promise<DeletedDto> {
     return this.sessions.delete(id, purge ?? false);
   }
 
   @Post('session/:id/sync-chats')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Synchronize chats and messages; progress goes to the session room as `sync_chats`' })
+  @ApiResponse({ status: 200, type: SyncResultDto })
+  @ApiResponse(BAD_INPUT)
+  @ApiResponse(UNKNOWN)
+  @ApiResponse(NOT_READY)
+  @ApiResponse({ status: 502, type: ErrorDto, description: 'WhatsApp failed to list the chats' })
+  @ApiResponse({ status: 503, type: ErrorDto, description: 'The run failed (for example, the database was unavailable)' })
   syncChats(@Param() { id }: SessionParams, @Query() { limitPerChat }: SyncQuery): Promise<SyncResult> {
     return this.sync.syncChatsWithProgress(id, limitPerChat ?? DEFAULT_LIMIT_PER_CHAT);
   }
 
   @Get('session/:id/sync-chats/latest')
+  @ApiOperation({ summary: 'The last synchronization run, running or finished' })
+  @ApiResponse({ status: 200, type: SyncRunDto })
+  @ApiResponse(BAD_INPUT)
+  @ApiResponse({ status: 404, type: ErrorDto, description: 'Unknown session, or no run yet' })
   latestSync(@Param() { id }: SessionParams): Promise<SyncRunView> {
     return this.query.latestRun(id);
   }
 
   @Get('session/:id/chats')
+  @ApiOperation({ summary: 'Synchronize (unless `sync=false`), then list the stored chats, newest first' })
+  @ApiResponse({ status: 200, type: [ChatDto] })
+  @ApiResponse(BAD_INPUT)
+  @ApiResponse(UNKNOWN)
+  @ApiResponse(NOT_READY)
   chats(@Param() { id }: SessionParams, @Query() { sync, limitPerChat }: ChatsQuery): Promise<ChatView[]> {
     return sync === false ? this.query.storedChats(id) : this.sync.getChats(id, limitPerChat ?? DEFAULT_LIMIT_PER_CHAT);
   }
 
   @Get('session/:id/chats/:chatId/messages')
+  @ApiOperation({ summary: 'Stored messages of a chat, newest first, keyset-paginated' })
+  @ApiResponse({ status: 200, type: MessagePageDto })
+  @ApiResponse(BAD_INPUT)
+  @ApiResponse({ status: 404, type: ErrorDto, description: 'Unknown session or chat' })
   messages(@Param() { id, chatId }: ChatParams, @Query() { limit, before }: MessagesQuery): Promise<MessagePage> {
     return this.query.messagesPage(id, chatId, limit ?? 50, before);
   }

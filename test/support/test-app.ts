@@ -3,7 +3,7 @@ import { io, Socket } from 'socket.io-client';
 import { createApp } from '../../src/app.factory';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { SimulatedWhatsappClientFactory } from '../../src/whatsapp/client/simulated/simulated-whatsapp.factory';
-import { SimulatedAccountSpec, accountFromSpec } from '../../src/whatsapp/client/simulated/simulated-account';
+import { SimulatedAccount, SimulatedAccountSpec, accountFromSpec } from '../../src/whatsapp/client/simulated/simulated-account';
 import { TestDatabase } from './test-database';
 import { waitFor } from './wait';
 
@@ -14,7 +14,8 @@ export interface HttpAnswer<T = unknown> {
 }
 
 export interface TestAppOptions {
-  account: SimulatedAccountSpec;
+  /** The simulated account, as a spec (fixtures) or built (the demo account). */
+  account: SimulatedAccountSpec | SimulatedAccount;
   env?: Record<string, string>;
   database?: TestDatabase;
 }
@@ -38,7 +39,8 @@ export class TestApp {
   static async start(options: TestAppOptions): Promise<TestApp> {
     const db = options.database ?? (await TestDatabase.create());
     const config = loadConfig({ WA_PROVIDER: 'simulated', DATABASE_URL: db.url, DB_POOL_SIZE: '5', ...options.env });
-    const whatsapp = new SimulatedWhatsappClientFactory(accountFromSpec(options.account));
+    const account = 'newestMessages' in (options.account.chats[0] ?? {}) ? (options.account as SimulatedAccount) : accountFromSpec(options.account as SimulatedAccountSpec);
+    const whatsapp = new SimulatedWhatsappClientFactory(account);
     const app = await createApp(config, { clientFactory: whatsapp, logger: false });
     await app.listen(0, '127.0.0.1');
     const address = app.getHttpServer().address() as { port: number };

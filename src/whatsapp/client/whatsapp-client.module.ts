@@ -4,6 +4,7 @@ import { WhatsappClientFactory } from './whatsapp-client.port';
 import { SimulatedWhatsappClientFactory } from './simulated/simulated-whatsapp.factory';
 import { loadAccountFile } from './simulated/simulated-account';
 import { generateAccount } from './simulated/generated-account';
+import { DEMO_ACCOUNT_NAME, demoAccount } from './simulated/demo-account';
 import { WwebjsNotAvailableFactory } from './wwebjs/wwebjs-not-available.factory';
 
 /** Binds the `WhatsappClientFactory` token to the provider named by `WA_PROVIDER`. */
@@ -12,9 +13,12 @@ const clientFactoryProvider: Provider = {
   inject: [APP_CONFIG],
   useFactory: (config: AppConfig): WhatsappClientFactory => {
     if (config.waProvider === 'simulated') {
-      const account = config.simulatedAccountPath
-        ? loadAccountFile(config.simulatedAccountPath)
-        : generateAccount({ chats: config.simulatedChats, messagesPerChat: config.simulatedMessagesPerChat });
+      const account =
+        config.simulatedAccountPath === DEMO_ACCOUNT_NAME
+          ? demoAccount()
+          : config.simulatedAccountPath
+            ? loadAccountFile(config.simulatedAccountPath)
+            : generateAccount({ chats: config.simulatedChats, messagesPerChat: config.simulatedMessagesPerChat });
       return new SimulatedWhatsappClientFactory(account);
     }
     return new WwebjsNotAvailableFactory();

@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { SESSION_ID_PATTERN, SESSION_ID_RULE } from './session-id';
@@ -14,17 +15,20 @@ export const LIMIT_RULE = 'limit must be an integer from 1 to 500';
 export const CHAT_ID_RULE = 'chatId must be a WhatsApp id such as 123@c.us or 123-456@g.us';
 
 export class SessionParams {
+  @ApiProperty({ description: 'Session id: 1-64 characters of A-Z a-z 0-9 _ -', example: 'sales-team' })
   @Matches(SESSION_ID_PATTERN, { message: SESSION_ID_RULE })
   id: string;
 }
 
 export class ChatParams extends SessionParams {
+  @ApiProperty({ description: 'WhatsApp serialized chat id', example: '5511999990000@c.us' })
   @MaxLength(128, { message: CHAT_ID_RULE })
   @Matches(/^[A-Za-z0-9._:+-]+@[A-Za-z0-9.]+$/, { message: CHAT_ID_RULE })
   chatId: string;
 }
 
 export class SyncQuery {
+  @ApiPropertyOptional({ description: 'Maximum messages fetched per chat', minimum: 1, maximum: 10000, default: 100 })
   @IsOptional()
   @strictInt()
   @IsInt({ message: LIMIT_PER_CHAT_RULE })
@@ -34,6 +38,7 @@ export class SyncQuery {
 }
 
 export class ChatsQuery extends SyncQuery {
+  @ApiPropertyOptional({ description: '`false` returns the stored chats without synchronizing', default: true })
   @IsOptional()
   @strictBool()
   @IsBoolean({ message: 'sync must be true or false' })
@@ -41,6 +46,7 @@ export class ChatsQuery extends SyncQuery {
 }
 
 export class MessagesQuery {
+  @ApiPropertyOptional({ description: 'Page size', minimum: 1, maximum: 500, default: 50 })
   @IsOptional()
   @strictInt()
   @IsInt({ message: LIMIT_RULE })
@@ -48,12 +54,14 @@ export class MessagesQuery {
   @Max(500, { message: LIMIT_RULE })
   limit?: number;
 
+  @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page' })
   @IsOptional()
   @IsString({ message: 'before must be a nextCursor returned by a previous page' })
   before?: string;
 }
 
 export class DeleteQuery {
+  @ApiPropertyOptional({ description: '`true` also deletes the stored chats, messages and sync runs', default: false })
   @IsOptional()
   @strictBool()
   @IsBoolean({ message: 'purge must be true or false' })

@@ -1,0 +1,217 @@
+// Dashboard for the WhatsApp Sync service: plain browser JavaScript, no build step.
+// Everything user-provided is written with textContent, never innerHTML.
+(() => {
+  'use strict';
+  const $ = (id) => document.getElementById(id);
+  const API = '/whatsapp-web';
+  const state = { apiKey: localStorage.getItem('apiKey') || '', sessionId: null, socket: null, chatId: null, cursor: null };
+
+  function showError(message) {
+    $('error').textContent = message;
+    $('error').hidden = !message;
+  }
+
+  async function api(method, path) {
+    const headers = state.apiKey ? { 'x-api-key': state.apiKey } : {};
+    const response = await fetch(API + path, { method, headers });
+    const body = await response.json().catch(() => ({}));
+    if (response.status === 401) {
+      $('key-form').hidden = false;
+      throw new Error('This server needs an API key.');
+    }
+    if (!response.ok) throw new Error(body.message || `HTTP ${response.status}`);
+    return body;
+  }
+
+  function connectSocket() {
+    if (state.socket) state.socket.close();
+    const socket = io({ auth: state.apiKey ? { apiKey: state.apiKey } : {}, transports: ['websocket'] });
+    socket.on('connect_error', (error) => {
+      if (error.message === 'unauthorized') $('key-form').hidden = false;
+      showError(`Live updates unavailable: ${error.message}`);
+    });
+    socket.on('connect', () => {
+      showError('');
+      if (state.sessionId) socket.emit('join-session', { sessionId: state.sessionId }, () => undefined);
+    });
+    socket.on('session_status', (e) => e.sessionId === state.sessionId && renderStatus(e.status, e.error));
+    socket.on('qr', (e) => e.sessionId === state.sessionId && renderQr(e.dataUrl));
+    socket.on('sync_chats', (e) => e.sessionId === state.sessionId && renderProgress(e));
+    socket.on('sync_chats_done', (e) => e.sessionId === state.sessionId && renderDone(e));
+    socket.on('sync_chats_failed', (e) => {
+      if (e.sessionId !== state.sessionId) return;
+      showError(`Synchronization failed: ${e.error}`);
+      $('sync-button').disabled = false;
+    });
+    socket.on('message', (e) => e.sessionId === state.sessionId && e.message.chatId === state.chatId && prependMessage(e.message));
+    state.socket = socket;
+  }
+
+  async function loadSessions() {
+    const sessions = await api('GET', '/sessions');
+    const list = $('sessions');
+    list.replaceChildren(
+      ...sessions.map((s) => {
+        const item = document.createElement('li');
+        item.dataset.sessionId = s.sessionId;
+        item.className = s.sessionId === state.sessionId ? 'selected' : '';
+        const name = document.createElement('span');
+        name.textContent = s.sessionId;
+        const badge = document.createElement('span');
+        badge.className = `badge ${s.status}`;
+        badge.textContent = s.status;
+        item.append(name, badge);
+        item.onclick = () => selectSession(s.sessionId).catch((e) => showError(e.message));
+        return item;
+      }),
+    );
+  }
+
+  async function selectSession(sessionId) {
+    if (state.sessionId && state.socket) state.socket.emit('leave-session', { sessionId: state.sessionId }, () => undefined);
+    state.sessionId = sessionId;
+    state.chatId = null;
+    $('session-panel').hidden = false;
+    $('session-name').textContent = sessionId;
+    $('summary').hidden = true;
+    $('progress-box').hidden = true;
+    $('messages').replaceChildren();
+    const session = await api('GET', `/session/${encodeURIComponent(sessionId)}`);
+    renderStatus(session.status, session.error);
+    state.socket.emit('join-session', { sessionId }, (ack) => ack && !ack.ok && showError(ack.error));
+    await loadChats();
+    await loadSessions();
+  }
+
+  function renderStatus(status, error) {
+    $('status').textContent = status;
+    $('status').className = `badge ${status}`;
+    $('sync-button').disabled = status !== 'ready';
+    if (status !== 'qr') $('qr-box').hidden = true;
+    if (status === 'qr') api('GET', `/session/${encodeURIComponent(state.sessionId)}/qr`).then((q) => renderQr(q.dataUrl), () => undefined);
+    if (error) showError(`Session ${state.sessionId}: ${error}`);
+    loadSessions().catch(() => undefined);
+  }
+
+  function renderQr(dataUrl) {
+    $('qr').src = dataUrl;
+    $('qr-box').hidden = false;
+  }
+
+  function renderProgress(e) {
+    $('progress-box').hidden = false;
+    $('summary').hidden = true;
+    if (e.currentChat === 0) $('failures').replaceChildren();
+    const fraction = e.nChats === 0 ? 1 : e.currentChat / e.nChats;
+    $('progress').value = fraction;
+    $('progress-percent').textContent = `${Math.round(fraction * 100)}%`;
+    $('progress-text').textContent =
+      e.currentChat === 0 ? `${e.nChats} chats to synchronize` : `Chat ${e.currentChat} of ${e.nChats} · ${e.chatId} · ${e.messagesSynced} messages`;
+    if (e.error) {
+      const item = document.createElement('li');
+      item.textContent = `${e.chatId}: ${e.error}`;
+      $('failures').append(item);
+    }
+  }
+
+  function renderDone(e) {
+    $('progress').value = 1;
+    $('progress-percent').textContent = '100%';
+    $('summary').hidden = false;
+    $('summary').textContent = `Synchronized ${e.chatsProcessed} chats and ${e.messagesSynced} messages in ${(e.durationMs / 1000).toFixed(1)} s` +
+      (e.chatsFailed ? ` — ${e.chatsFailed} chat(s) failed` : '');
+    $('sync-button').disabled = false;
+    loadChats().catch((error) => showError(error.message));
+  }
+
+  async function loadChats() {
+    const chats = await api('GET', `/session/${encodeURIComponent(state.sessionId)}/chats?sync=false`);
+    $('chats').replaceChildren(
+      ...chats.map((chat) => {
+        const item = document.createElement('li');
+        item.dataset.chatId = chat.id;
+        const name = document.createElement('span');
+        name.textContent = `${chat.isGroup ? '👥 ' : ''}${chat.pinned ? '📌 ' : ''}${chat.name}`;
+        item.append(name);
+        if (chat.unreadCount > 0) {
+          const unread = document.createElement('span');
+          unread.className = 'unread';
+          unread.textContent = String(chat.unreadCount);
+          item.append(unread);
+        }
+        item.onclick = () => openChat(chat).catch((error) => showError(error.message));
+        return item;
+      }),
+    );
+  }
+
+  async function openChat(chat) {
+    state.chatId = chat.id;
+    state.cursor = null;
+    document.querySelectorAll('#chats li').forEach((li) => li.classList.toggle('selected', li.dataset.chatId === chat.id));
+    $('messages-title').textContent = chat.name;
+    $('messages').replaceChildren();
+    await loadMessages();
+  }
+
+  async function loadMessages() {
+    const query = new URLSearchParams({ limit: '30' });
+    if (state.cursor) query.set('before', state.cursor);
+    const page = await api('GET', `/session/${encodeURIComponent(state.sessionId)}/chats/${encodeURIComponent(state.chatId)}/messages?${query}`);
+    for (const message of page.messages) $('messages').append(messageItem(message));
+    state.cursor = page.nextCursor;
+    $('more-button').hidden = !page.nextCursor;
+  }
+
+  function messageItem(message) {
+    const item = document.createElement('li');
+    item.className = message.fromMe ? 'me' : '';
+    const text = message.type === 'chat' ? message.body : `[${message.type}] ${message.body}`;
+    item.append(document.createTextNode(text));
+    const meta = document.createElement('small');
+    meta.textContent = `${message.author ? `${message.author} · ` : ''}${new Date(message.timestamp * 1000).toLocaleString()}`;
+    item.append(meta);
+    return item;
+  }
+
+  function prependMessage(message) {
+    $('messages').prepend(messageItem(message));
+  }
+
+  $('start-form').onsubmit = async (event) => {
+    event.preventDefault();
+    try {
+      const sessionId = $('new-session').value.trim();
+      await api('POST', `/session/${encodeURIComponent(sessionId)}/start`);
+      await selectSession(sessionId);
+    } catch (error) {
+      showError(error.message);
+    }
+  };
+
+  $('sync-button').onclick = async () => {
+    $('sync-button').disabled = true;
+    showError('');
+    try {
+      await api('POST', `/session/${encodeURIComponent(state.sessionId)}/sync-chats?limitPerChat=${encodeURIComponent($('limit').value)}`);
+    } catch (error) {
+      showError(error.message);
+      $('sync-button').disabled = false;
+    }
+  };
+
+  $('stop-button').onclick = () => api('POST', `/session/${encodeURIComponent(state.sessionId)}/stop`).catch((e) => showError(e.message));
+  $('more-button').onclick = () => loadMessages().catch((e) => showError(e.message));
+
+  $('key-form').onsubmit = (event) => {
+    event.preventDefault();
+    state.apiKey = $('api-key').value;
+    localStorage.setItem('apiKey', state.apiKey);
+    $('key-form').hidden = true;
+    connectSocket();
+    loadSessions().catch((e) => showError(e.message));
+  };
+
+  connectSocket();
+  loadSessions().catch((error) => showError(error.message));
+})();

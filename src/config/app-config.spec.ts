@@ -1,0 +1,130 @@
+import { AppConfig, ConfigError, loadConfig } from './app-config';
+
+const DEFAULTS: AppConfig = {
+  port: 3000,
+  host: '0.0.0.0',
+  databaseUrl: undefined,
+  embeddedPgDataDir: '.data/postgres',
+  embeddedPgPort: 54329,
+  dbPoolSize: 10,
+  waProvider: 'wwebjs',
+  simulatedAccountPath: undefined,
+  simulatedChats: 20,
+  simulatedMessagesPerChat: 50,
+  apiKey: undefined,
+  corsOrigins: '*',
+  syncFetchConcurrency: 4,
+  logFormat: 'pretty',
+  logLevel: 'log',
+};
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('returns the defaults for an empty environment', () => {
+    expect(loadConfig({})).toEqual(DEFAULTS);
+  });
+
+  it('treats empty and blank variables as unset', () => {
+    expect(loadConfig({ PORT: '', HOST: '   ', DATABASE_URL: '', API_KEY: ' ', WA_PROVIDER: '', CORS_ORIGINS: '' })).toEqual(DEFAULTS);
+  });
+
+  it('parses every variable', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: ' 127.0.0.1 ',
+      DATABASE_URL: 'postgres://user:pw@db.example:5433/wa',
+      EMBEDDED_PG_DATA_DIR: '/var/lib/wa-pg',
+      EMBEDDED_PG_PORT: '6543',
+      DB_POOL_SIZE: '25',
+      WA_PROVIDER: 'simulated',
+      SIMULATED_ACCOUNT: './account.json',
+      SIMULATED_CHATS: '1000',
+      SIMULATED_MESSAGES_PER_CHAT: '0',
+      API_KEY: 'secret-key',
+      CORS_ORIGINS: 'http://a.example, https://b.example ,,',
+      SYNC_FETCH_CONCURRENCY: '64',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'verbose',
+    });
+    expect(config).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      databaseUrl: 'postgres://user:pw@db.example:5433/wa',
+      embeddedPgDataDir: '/var/lib/wa-pg',
+      embeddedPgPort: 6543,
+      dbPoolSize: 25,
+      waProvider: 'simulated',
+      simulatedAccountPath: './account.json',
+      simulatedChats: 1000,
+      simulatedMessagesPerChat: 0,
+      apiKey: 'secret-key',
+      corsOrigins: ['http://a.example', 'https://b.example'],
+      syncFetchConcurrency: 64,
+      logFormat: 'json',
+      logLevel: 'verbose',
+    });
+  });
+
+  it('accepts postgresql:// URLs, port 0 and CORS_ORIGINS=*', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgresql://localhost/wa', PORT: '0', CORS_ORIGINS: ' * ' });
+    expect(config.databaseUrl).toBe('postgresql://localhost/wa');
+    expect(config.port).toBe(0);
+    expect(config.corsOrigins).toBe('*');
+  });
+
+  it('accepts every log level', () => {
+    for (const level of ['error', 'warn', 'log', 'debug', 'verbose'] as const) {
+      expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
+    }
+  });
+
+  it('names every bad variable at once', () => {
+    const error = configError({
+      PORT: 'abc',
+      WA_PROVIDER: 'x',
+      DATABASE_URL: 'mysql://root@localhost/wa',
+      SYNC_FETCH_CONCURRENCY: '0',
+    });
+    expect(error.name).toBe('ConfigError');
+    expect(error.message).toBe(
+      [
+        'Invalid configuration:',
+        '  - PORT must be an integer from 0 to 65535 (got "abc")',
+        '  - DATABASE_URL must be a postgres:// or postgresql:// URL',
+        '  - WA_PROVIDER must be one of wwebjs, simulated (got "x")',
+        '  - SYNC_FETCH_CONCURRENCY must be an integer from 1 to 64 (got "0")',
+      ].join('\n'),
+    );
+  });
+
+  it.each([
+    ['PORT', '65536'],
+    ['PORT', '-1'],
+    ['PORT', '1.5'],
+    ['PORT', '3e3'],
+    ['EMBEDDED_PG_PORT', '0'],
+    ['DB_POOL_SIZE', '0'],
+    ['DB_POOL_SIZE', '201'],
+    ['SIMULATED_CHATS', '-5'],
+    ['SIMULATED_MESSAGES_PER_CHAT', '100001'],
+    ['SYNC_FETCH_CONCURRENCY', '65'],
+    ['LOG_FORMAT', 'xml'],
+    ['LOG_LEVEL', 'trace'],
+    ['DATABASE_URL', 'not a url'],
+    ['DATABASE_URL', 'http://localhost:5432/wa'],
+  ])('rejects %s=%s and names it', (name, value) => {
+    const error = configError({ [name]: value });
+    const lines = error.message.split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1].startsWith(`  - ${name} must be `)).toBe(true);
+  });
+});

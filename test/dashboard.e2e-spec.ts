@@ -1,0 +1,60 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Browser, Page, chromium } from 'playwright-core';
+import { demoAccount } from '../src/whatsapp/client/simulated/demo-account';
+import { TestApp } from './support/test-app';
+
+/** Debian's Chromium (`apt-get install chromium`); `CHROME_PATH` points elsewhere. */
+const CHROMIUM = process.env.CHROME_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(__dirname, '..', 'test-artifacts');
+
+describe('dashboard page in a real browser', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    t = await TestApp.start({ account: demoAccount({ scanAfterMs: 1500, fetchLatencyMs: 5 }) });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('starts a session, shows the QR, syncs with a live progress bar and lists the chats', async () => {
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${t.baseUrl}/`);
+
+    await page.fill('#new-session', 'browser');
+    await page.click('#start-button');
+    await page.locator('#status', { hasText: 'qr' }).waitFor();
+    await page.locator('#qr[src^="data:image/png;base64,"]').waitFor();
+    await page.locator('#status', { hasText: 'ready' }).waitFor();
+
+    await page.fill('#limit', '40');
+    await page.click('#sync-button');
+    await page.locator('#summary:not([hidden])').waitFor();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-synced.png'), fullPage: true });
+
+    expect(await page.locator('#progress-percent').textContent()).toBe('100%');
+    expect(await page.locator('#progress').evaluate((el) => (el as HTMLProgressElement).value)).toBe(1);
+    expect(await page.locator('#summary').textContent()).toMatch(/^Synchronized 36 chats and \d+ messages in \d+\.\d s$/);
+    await page.locator('#chats li').nth(35).waitFor();
+    expect(await page.locator('#chats li').count()).toBe(36);
+    const [{ n }] = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM chats WHERE session_id = $1', ['browser']);
+    expect(n).toBe(36);
+
+    await page.locator('#chats li').first().click();
+    await page.locator('#messages li').first().waitFor();
+    expect(await page.locator('#messages li').count()).toBe(30);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-chat.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+});
