@@ -197,6 +197,7 @@ describe('bad input is rejected with exact JSON errors and changes nothing', () 
     it('answers an id that is not valid percent-encoding with a JSON 400, not a 500', async () => {
       for (const id of ['%', '%E0%A4%A', '%zz']) {
         const answer = await send('GET', `/whatsapp-web/session/${id}`);
+        console.log(id, answer.text);
         expect({ id, status: answer.status, body: answer.body }).toEqual({
           id,
           status: 400,
