@@ -44,7 +44,7 @@ describe('dashboard page in a real browser', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-synced.png'), fullPage: true });
 
     expect(await page.locator('#progress-percent').textContent()).toBe('100%');
-    expect(await page.locator('#progress').evaluate((el) => (el as HTMLProgressElement).value)).toBe(1);
+    expect(await page.locator('#progress').evaluate((el) => (el as unknown as { value: number }).value)).toBe(1);
     expect(await page.locator('#summary').textContent()).toMatch(/^Synchronized 36 chats and \d+ messages in \d+\.\d s$/);
     await page.locator('#chats li').nth(35).waitFor();
     expect(await page.locator('#chats li').count()).toBe(36);

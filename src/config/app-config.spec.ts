@@ -16,6 +16,19 @@ const DEFAULTS: AppConfig = {
   syncFetchConcurrency: 4,
   logFormat: 'pretty',
   logLevel: 'log',
+  wwebjs: {
+    chromePath: undefined,
+    headless: true,
+    dataDir: '.data/wwebjs',
+    webVersion: undefined,
+    webCache: { type: 'local', path: '.wwebjs_cache' },
+    callTimeoutMs: 60_000,
+    startTimeoutMs: 60_000,
+    authStore: 'local',
+    maxRestarts: 5,
+    restartBaseDelayMs: 2000,
+  },
+  restoreSessions: true,
 };
 
 function configError(env: Record<string, string>): ConfigError {
@@ -54,6 +67,17 @@ describe('loadConfig', () => {
       SYNC_FETCH_CONCURRENCY: '64',
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'verbose',
+      CHROME_PATH: '/usr/bin/chromium',
+      WWEBJS_HEADLESS: 'false',
+      WWEBJS_DATA_DIR: '/var/lib/wwebjs',
+      WWEBJS_WEB_VERSION: '2.3000.1017054665',
+      WWEBJS_WEB_CACHE: 'remote:https://example.com/wa/{version}.html',
+      WWEBJS_CALL_TIMEOUT_MS: '100',
+      WWEBJS_START_TIMEOUT_MS: '600000',
+      WA_AUTH_STORE: 'postgres',
+      WWEBJS_MAX_RESTARTS: '0',
+      WWEBJS_RESTART_DELAY_MS: '250',
+      RESTORE_SESSIONS: '0',
     });
     expect(config).toEqual({
       port: 8080,
@@ -71,7 +95,31 @@ describe('loadConfig', () => {
       syncFetchConcurrency: 64,
       logFormat: 'json',
       logLevel: 'verbose',
+      wwebjs: {
+        chromePath: '/usr/bin/chromium',
+        headless: false,
+        dataDir: '/var/lib/wwebjs',
+        webVersion: '2.3000.1017054665',
+        webCache: { type: 'remote', remotePath: 'https://example.com/wa/{version}.html' },
+        callTimeoutMs: 100,
+        startTimeoutMs: 600_000,
+        authStore: 'postgres',
+        maxRestarts: 0,
+        restartBaseDelayMs: 250,
+      },
+      restoreSessions: false,
     });
+  });
+
+  it('reads booleans as true/1 and false/0', () => {
+    expect(loadConfig({ WWEBJS_HEADLESS: '1', RESTORE_SESSIONS: 'true' })).toMatchObject({ wwebjs: { headless: true }, restoreSessions: true });
+    expect(loadConfig({ WWEBJS_HEADLESS: 'false', RESTORE_SESSIONS: 'false' })).toMatchObject({ wwebjs: { headless: false }, restoreSessions: false });
+  });
+
+  it('reads every WWEBJS_WEB_CACHE form', () => {
+    expect(loadConfig({ WWEBJS_WEB_CACHE: 'none' }).wwebjs.webCache).toEqual({ type: 'none' });
+    expect(loadConfig({ WWEBJS_WEB_CACHE: 'local:/tmp/cache' }).wwebjs.webCache).toEqual({ type: 'local', path: '/tmp/cache' });
+    expect(loadConfig({ WWEBJS_WEB_CACHE: 'remote:http://x/{version}' }).wwebjs.webCache).toEqual({ type: 'remote', remotePath: 'http://x/{version}' });
   });
 
   it('accepts postgresql:// URLs, port 0 and CORS_ORIGINS=*', () => {
@@ -121,6 +169,16 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'trace'],
     ['DATABASE_URL', 'not a url'],
     ['DATABASE_URL', 'http://localhost:5432/wa'],
+    ['WWEBJS_HEADLESS', 'yes'],
+    ['RESTORE_SESSIONS', 'TRUE'],
+    ['WWEBJS_WEB_CACHE', 'local:'],
+    ['WWEBJS_WEB_CACHE', 'remote:ftp://x'],
+    ['WWEBJS_WEB_CACHE', 'disk'],
+    ['WWEBJS_CALL_TIMEOUT_MS', '99'],
+    ['WWEBJS_START_TIMEOUT_MS', '600001'],
+    ['WA_AUTH_STORE', 'redis'],
+    ['WWEBJS_MAX_RESTARTS', '1001'],
+    ['WWEBJS_RESTART_DELAY_MS', '-1'],
   ])('rejects %s=%s and names it', (name, value) => {
     const error = configError({ [name]: value });
     const lines = error.message.split('\n');

@@ -4,6 +4,28 @@
  */
 export type WaProvider = 'wwebjs' | 'simulated';
 export type LogFormat = 'pretty' | 'json';
+export type AuthStore = 'local' | 'postgres';
+
+/** Where whatsapp-web.js gets the WhatsApp Web page (operators pin versions when WhatsApp breaks it). */
+export type WebCacheSetting = { type: 'none' } | { type: 'local'; path: string } | { type: 'remote'; remotePath: string };
+
+export interface WwebjsConfig {
+  /** Chrome/Chromium binary; `undefined`: found on its own (Debian's chromium, then Chrome). */
+  chromePath: string | undefined;
+  headless: boolean;
+  /** Folder of LocalAuth profiles (and RemoteAuth's working copies). */
+  dataDir: string;
+  webVersion: string | undefined;
+  webCache: WebCacheSetting;
+  /** Time limit of every call into the page (getChats, fetchMessages, ...). */
+  callTimeoutMs: number;
+  /** Time limit for the page to load WhatsApp Web (the library's `authTimeoutMs`). */
+  startTimeoutMs: number;
+  authStore: AuthStore;
+  /** Restarts after an unexpected disconnect, with exponential back-off; none after a logout. */
+  maxRestarts: number;
+  restartBaseDelayMs: number;
+}
 
 export interface AppConfig {
   port: number;
@@ -22,6 +44,9 @@ export interface AppConfig {
   syncFetchConcurrency: number;
   logFormat: LogFormat;
   logLevel: LogLevelName;
+  wwebjs: WwebjsConfig;
+  /** Start again, at boot, the sessions that were logged in when the service stopped. */
+  restoreSessions: boolean;
 }
 
 export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
@@ -58,6 +83,19 @@ export function loadConfig(env: Env = process.env): AppConfig {
     syncFetchConcurrency: read.int('SYNC_FETCH_CONCURRENCY', 4, 1, 64),
     logFormat: read.oneOf('LOG_FORMAT', ['pretty', 'json'] as const, 'pretty'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'log'),
+    wwebjs: {
+      chromePath: read.str('CHROME_PATH'),
+      headless: read.bool('WWEBJS_HEADLESS', true),
+      dataDir: read.str('WWEBJS_DATA_DIR') ?? '.data/wwebjs',
+      webVersion: read.str('WWEBJS_WEB_VERSION'),
+      webCache: read.webCache('WWEBJS_WEB_CACHE'),
+      callTimeoutMs: read.int('WWEBJS_CALL_TIMEOUT_MS', 60_000, 100, 3_600_000),
+      startTimeoutMs: read.int('WWEBJS_START_TIMEOUT_MS', 60_000, 1000, 600_000),
+      authStore: read.oneOf('WA_AUTH_STORE', ['local', 'postgres'] as const, 'local'),
+      maxRestarts: read.int('WWEBJS_MAX_RESTARTS', 5, 0, 1000),
+      restartBaseDelayMs: read.int('WWEBJS_RESTART_DELAY_MS', 2000, 0, 600_000),
+    },
+    restoreSessions: read.bool('RESTORE_SESSIONS', true),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -101,6 +139,28 @@ class EnvReader {
       return fallback;
     }
     return raw as T;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.str(name);
+    if (raw === undefined) return fallback;
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    this.problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  }
+
+  /** `none`, `local:<folder>` or `remote:<url with {version}>`; unset means the library's local cache. */
+  webCache(name: string): WebCacheSetting {
+    const raw = this.str(name);
+    if (raw === undefined) return { type: 'local', path: '.wwebjs_cache' };
+    if (raw === 'none') return { type: 'none' };
+    if (raw.startsWith('local:') && raw.length > 'local:'.length) return { type: 'local', path: raw.slice('local:'.length) };
+    if (raw.startsWith('remote:') && /^https?:\/\//.test(raw.slice('remote:'.length))) {
+      return { type: 'remote', remotePath: raw.slice('remote:'.length) };
+    }
+    this.problems.push(`${name} must be none, local:<folder> or remote:<http(s) URL> (got "${raw}")`);
+    return { type: 'none' };
   }
 
   url(name: string, protocols: string[]): string | undefined {

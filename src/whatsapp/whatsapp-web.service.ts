@@ -6,7 +6,6 @@ import { SyncChatsPayload } from './events';
 import { ChatView } from './mappers';
 import { WhatsappQueryService } from './whatsapp-query.service';
 import { errorText, SessionService } from './session/session.service';
-import { SessionRepository } from './session/session.repository';
 import { OrderedPrefetch } from './sync/ordered-prefetch';
 import { SyncResult } from './sync/sync-result';
 import { SessionNotReadyError, syncFailureToHttp, WhatsappCallError } from './sync/sync-errors';
@@ -29,7 +28,6 @@ export class WhatsappWebService implements OnApplicationBootstrap {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly sessions: SessionService,
-    private readonly sessionRows: SessionRepository,
     private readonly storage: WhatsappStorageService,
     private readonly runs: SyncRunRepository,
     private readonly tracker: SyncTracker,
@@ -37,13 +35,10 @@ export class WhatsappWebService implements OnApplicationBootstrap {
     private readonly query: WhatsappQueryService,
   ) {}
 
-  /** Nothing runs in a fresh process: what a previous one left going is marked as such. */
+  /** No run survives a restart: one left `running` by the previous process is marked interrupted. */
   async onApplicationBootstrap(): Promise<void> {
     const interrupted = await this.runs.markRunningAsInterrupted();
-    const stopped = await this.sessionRows.markLiveAsStopped();
-    if (interrupted + stopped > 0) {
-      this.logger.warn(`marked ${interrupted} unfinished sync run(s) interrupted and ${stopped} session(s) stopped`);
-    }
+    if (interrupted > 0) this.logger.warn(`marked ${interrupted} unfinished sync run(s) as interrupted`);
   }
 
   /**

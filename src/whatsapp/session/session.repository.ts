@@ -28,9 +28,12 @@ export class SessionRepository {
     await this.rows.delete({ sessionId });
   }
 
-  /** After a restart no client is running: sessions that were live are shown as stopped. */
-  async markLiveAsStopped(): Promise<number> {
-    const result = await this.rows.update({ status: Not(In(['stopped', 'failed'])) }, { status: 'stopped' });
+  /** After a restart no client is running: sessions that were live, but for `except`, are shown as stopped. */
+  async markLiveAsStopped(except: string[] = []): Promise<number> {
+    const result = await this.rows.update(
+      { status: Not(In(['stopped', 'failed'])), ...(except.length ? { sessionId: Not(In(except)) } : {}) },
+      { status: 'stopped' },
+    );
     return result.affected ?? 0;
   }
 }

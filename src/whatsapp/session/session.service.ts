@@ -1,4 +1,5 @@
-import { ConflictException, Injectable, Logger, NotFoundException, OnApplicationShutdown } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, Logger, NotFoundException, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { toDataURL } from 'qrcode';
 import { SessionEntity } from '../../database/entities/session.entity';
 import { WhatsappClient, WhatsappClientFactory, WhatsappClientListener } from '../client/whatsapp-client.port';
@@ -26,19 +27,37 @@ export interface SessionView {
  * QR, live messages), kept in memory for the sockets and in PostgreSQL for restarts.
  */
 @Injectable()
-export class SessionService implements OnApplicationShutdown {
+export class SessionService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SessionService.name);
   /** Status writes of one session run one after another, so the row ends with the last status. */
   private readonly writes = new Map<string, Promise<void>>();
   private shuttingDown = false;
 
   constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clients: WhatsappClientFactory,
     private readonly registry: SessionRegistry,
     private readonly sessions: SessionRepository,
     private readonly storage: WhatsappStorageService,
     private readonly gateway: WhatsappWebGateway,
   ) {}
+
+  /**
+   * No client survives a restart. Sessions that were logged in are started again (their stored login
+   * skips the QR); the others are shown as stopped.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    const rows = await this.sessions.list();
+    const restore = this.config.restoreSessions ? rows.filter((row) => row.status === 'ready' || row.status === 'authenticated') : [];
+    const restoring = new Set(restore.map((row) => row.sessionId));
+    const stopped = await this.sessions.markLiveAsStopped([...restoring]);
+    if (stopped > 0) this.logger.log(`marked ${stopped} session(s) that were not logged in as stopped`);
+    for (const row of restore) {
+      this.logger.log(`session=${row.sessionId} restoring the login it had when the service stopped`);
+      // In the background: a slow browser must not hold up the start of the HTTP server.
+      this.start(row.sessionId).catch((error: unknown) => this.logger.error(`session=${row.sessionId} restore failed: ${errorText(error)}`));
+    }
+  }
 
   async start(sessionId: string): Promise<SessionView> {
     const current = this.registry.get(sessionId);

@@ -113,6 +113,10 @@ describe('pgSafeTimestamp', () => {
 describe('lastById', () => {
   const item = (id: string, v: number) => ({ id, v });
 
+  it('treats ids that differ only by a NUL as the same stored id', () => {
+    expect(lastById([item('a\u0000', 1), item('a', 2), item('b', 3)])).toEqual([item('a', 2), item('b', 3)]);
+  });
+
   it('returns a copy when there are no duplicates', () => {
     const items = [item('a', 1), item('b', 2), item('c', 3)];
     const result = lastById(items);

@@ -2,7 +2,8 @@ import type { RawObject } from '../client/whatsapp.types';
 
 /**
  * PostgreSQL refuses `\u0000` in `text` and `jsonb`, and a lone UTF-16 surrogate in `jsonb`.
- * WhatsApp data can hold both; we drop exactly those code units and keep everything else.
+ * WhatsApp data can hold both: NULs are removed, lone surrogates replaced by U+FFFD, and
+ * everything else is kept.
  */
 export function pgSafeText(value: string): string {
   const withoutNul = value.includes('\u0000') ? value.replace(/\u0000/g, '') : value;
@@ -21,6 +22,7 @@ export function pgSafeJson(value: RawObject): string {
     if (item !== null && typeof item === 'object' && !Array.isArray(item)) {
       const keys = Object.keys(item);
       if (keys.some((key) => pgSafeText(key) !== key)) {
+        // Keys that differ only by a NUL collapse into one; the later value wins, like in JSON.parse.
         return Object.fromEntries(Object.entries(item).map(([key, inner]) => [pgSafeText(key), inner]));
       }
     }
@@ -34,13 +36,17 @@ export function pgSafeTimestamp(value: number | null): number | null {
   return Math.max(0, Math.trunc(value));
 }
 
-/** Keeps the last occurrence of each id: one upsert statement may not touch a row twice. */
+/**
+ * Keeps the last occurrence of each id, compared as stored (after `pgSafeText`), since one upsert
+ * statement may not touch a row twice.
+ */
 export function lastById<T extends { id: string }>(items: readonly T[]): T[] {
   if (items.length < 2) return [...items];
   const byId = new Map<string, T>();
   for (const item of items) {
-    byId.delete(item.id);
-    byId.set(item.id, item);
+    const key = pgSafeText(item.id);
+    byId.delete(key);
+    byId.set(key, item);
   }
   return byId.size === items.length ? [...items] : [...byId.values()];
 }

@@ -1,0 +1,108 @@
+import type WAWebJS from 'whatsapp-web.js';
+import { RawObject, WaChat, WaMe, WaMessage } from '../whatsapp.types';
+
+/*
+ * Pure translations from whatsapp-web.js objects (typed by its index.d.ts) to the service's types.
+ * The library's objects hold a reference to the client, so `raw` is built from plain data only.
+ */
+
+/** A wid in the page is sometimes a string, sometimes `{server, user, _serialized}`. */
+type WidLike = string | { _serialized?: string; user?: string; server?: string } | null | undefined;
+
+export function serializeWid(wid: WidLike): string | null {
+  if (typeof wid === 'string') return wid;
+  if (wid && typeof wid === 'object') {
+    if (typeof wid._serialized === 'string') return wid._serialized;
+    if (wid.user && wid.server) return `${wid.user}@${wid.server}`;
+  }
+  return null;
+}
+
+export function mapChat(chat: WAWebJS.Chat): WaChat {
+  const id = serializeWid(chat.id as WidLike) ?? '';
+  const raw: RawObject = {
+    id,
+    name: chat.name ?? null,
+    isGroup: chat.isGroup === true,
+    isReadOnly: chat.isReadOnly ?? null,
+    unreadCount: chat.unreadCount ?? 0,
+    timestamp: chat.timestamp ?? null,
+    archived: chat.archived === true,
+    pinned: chat.pinned === true,
+    isMuted: chat.isMuted ?? null,
+    muteExpiration: chat.muteExpiration ?? null,
+    lastMessageId: chat.lastMessage ? serializeWid(chat.lastMessage.id as WidLike) : null,
+  };
+  if (chat.isGroup) Object.assign(raw, groupFields(chat as WAWebJS.GroupChat));
+  return {
+    id,
+    // A chat with no saved name (an unknown number) has an empty title in the page.
+    name: chat.name || id.split('@')[0],
+    isGroup: chat.isGroup === true,
+    unreadCount: toCount(chat.unreadCount),
+    timestamp: toSeconds(chat.timestamp),
+    archived: chat.archived === true,
+    pinned: chat.pinned === true,
+    raw,
+  };
+}
+
+function groupFields(chat: WAWebJS.GroupChat): RawObject {
+  const participants = Array.isArray(chat.participants) ? chat.participants : [];
+  return {
+    owner: serializeWid(chat.owner as WidLike),
+    description: chat.description ?? null,
+    createdAt: chat.createdAt instanceof Date ? chat.createdAt.toISOString() : null,
+    participants: participants.map((p) => ({
+      id: serializeWid(p.id as WidLike),
+      isAdmin: p.isAdmin === true,
+      isSuperAdmin: p.isSuperAdmin === true,
+    })),
+  };
+}
+
+export function mapMessage(message: WAWebJS.Message): WaMessage {
+  const id = message.id ?? ({} as WAWebJS.MessageId);
+  const chatId = serializeWid(id.remote as WidLike) ?? (message.fromMe ? message.to : message.from) ?? '';
+  return {
+    id: id._serialized ?? `${message.fromMe}_${chatId}_${id.id ?? ''}`,
+    chatId,
+    fromMe: message.fromMe === true,
+    author: message.author || null,
+    body: typeof message.body === 'string' ? message.body : '',
+    type: typeof message.type === 'string' ? message.type : 'unknown',
+    timestamp: toSeconds(message.timestamp) ?? 0,
+    hasMedia: message.hasMedia === true,
+    ack: typeof message.ack === 'number' ? message.ack : 0,
+    raw: messageRaw(message),
+  };
+}
+
+/** The page's own message data (`rawData`), plus the fields the library derives from it. */
+function messageRaw(message: WAWebJS.Message): RawObject {
+  const data = message.rawData;
+  const base: RawObject = data !== null && typeof data === 'object' ? { ...(data as RawObject) } : {};
+  return {
+    ...base,
+    hasQuotedMsg: message.hasQuotedMsg === true,
+    isForwarded: message.isForwarded === true,
+    forwardingScore: message.forwardingScore ?? 0,
+    isStarred: message.isStarred === true,
+    isStatus: message.isStatus === true,
+    mentionedIds: Array.isArray(message.mentionedIds) ? message.mentionedIds : [],
+  };
+}
+
+export function mapMe(info: WAWebJS.ClientInfo | undefined): WaMe | null {
+  if (!info) return null;
+  const id = serializeWid(info.wid as WidLike);
+  return id ? { id, pushName: info.pushname ?? null } : null;
+}
+
+function toSeconds(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? Math.trunc(value) : null;
+}
+
+function toCount(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.trunc(value) : 0;
+}

@@ -1,0 +1,200 @@
+import { Logger } from '@nestjs/common';
+import { rm } from 'node:fs/promises';
+import { Client, ClientOptions, Chat, Message, MessageAck, Store } from 'whatsapp-web.js';
+import { WwebjsConfig } from '../../../config/app-config';
+import { WhatsappClient, WhatsappClientListener } from '../whatsapp-client.port';
+import { SessionStatus, WaChat, WaMe, WaMessage } from '../whatsapp.types';
+import { mapChat, mapMe, mapMessage, serializeWid } from './wwebjs-mappers';
+import { buildClientOptions, localProfileDir, remoteSessionName } from './wwebjs-options';
+import { withTimeout } from './with-timeout';
+
+/** How long a browser gets to close before its process is killed. */
+const DESTROY_TIMEOUT_MS = 10_000;
+const MAX_RESTART_DELAY_MS = 60_000;
+
+/** Builds the library client; a test replaces it to add options (a fake page). */
+export type ClientBuilder = (options: ClientOptions) => Client;
+
+/**
+ * One WhatsApp account driven by the unmodified whatsapp-web.js in Chromium. Maps the library's
+ * events to the service's statuses, bounds every call into the page with a timeout, restarts after
+ * an unexpected disconnect with back-off (never after a logout), and always closes its browser.
+ */
+export class WwebjsWhatsappClient implements WhatsappClient {
+  private readonly logger = new Logger(WwebjsWhatsappClient.name);
+  private client: Client | undefined;
+  private status: SessionStatus = 'stopped';
+  private chats = new Map<string, Chat>();
+  private restarts = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  /** Set by stop/logout: nothing the old client reports afterwards may restart it. */
+  private closing = false;
+
+  constructor(
+    private readonly sessionId: string,
+    private readonly config: WwebjsConfig,
+    private readonly listener: WhatsappClientListener,
+    private readonly remoteStore: Store | undefined,
+    private readonly build: ClientBuilder = (options) => new Client(options),
+  ) {}
+
+  /** The library client, for tests that drive the page. */
+  get libraryClient(): Client | undefined {
+    return this.client;
+  }
+
+  async start(): Promise<void> {
+    this.closing = false;
+    await this.launch();
+  }
+
+  async getChats(): Promise<WaChat[]> {
+    const client = this.readyClient();
+    const chats = await withTimeout(client.getChats(), this.config.callTimeoutMs, 'getChats');
+    this.chats = new Map(chats.map((chat) => [serializeWid(chat.id) ?? '', chat]));
+    return chats.map(mapChat);
+  }
+
+  async fetchMessages(chatId: string, limit: number): Promise<WaMessage[]> {
+    const client = this.readyClient();
+    const timeout = this.config.callTimeoutMs;
+    const chat = this.chats.get(chatId) ?? (await withTimeout(client.getChatById(chatId), timeout, `getChatById ${chatId}`));
+    // A finite limit: the options are JSON-serialized into the page, where Infinity would become null.
+    const messages = await withTimeout(chat.fetchMessages({ limit: Math.max(1, Math.trunc(limit)) }), timeout, `fetchMessages ${chatId}`);
+    return messages.map(mapMessage);
+  }
+
+  getMe(): WaMe | null {
+    return mapMe(this.client?.info);
+  }
+
+  async stop(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.restartTimer);
+    await this.teardown();
+    this.setStatus('stopped');
+  }
+
+  async logout(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.restartTimer);
+    const client = this.client;
+    if (client && this.status === 'ready') {
+      // Logs out in the page (the phone's linked device disappears), closes the browser, deletes the login.
+      await withTimeout(client.logout(), DESTROY_TIMEOUT_MS, 'logout').catch((error: unknown) =>
+        this.logger.warn(`session=${this.sessionId} logout in the page failed: ${errorText(error)}`),
+      );
+    }
+    await this.teardown();
+    await this.forgetLogin();
+    this.setStatus('stopped');
+  }
+
+  private async launch(): Promise<void> {
+    this.setStatus('starting');
+    let client: Client;
+    try {
+      client = this.build(buildClientOptions(this.sessionId, this.config, this.remoteStore));
+    } catch (error) {
+      this.setStatus('failed', errorText(error));
+      return;
+    }
+    this.client = client;
+    this.subscribe(client);
+    try {
+      // Resolves once the page shows a QR or restores the login; `ready` comes later as an event.
+      await client.initialize();
+    } catch (error) {
+      if (this.client !== client || this.closing) return;
+      this.logger.error(`session=${this.sessionId} WhatsApp Web did not start: ${errorText(error)}`);
+      await this.teardown();
+      this.setStatus('failed', `WhatsApp Web did not start: ${errorText(error)}`);
+    }
+  }
+
+  private subscribe(client: Client): void {
+    const current = () => this.client === client && !this.closing;
+    client.on('qr', (qr: string) => {
+      if (!current()) return;
+      this.listener.onQr(qr);
+      this.setStatus('qr');
+    });
+    client.on('authenticated', () => current() && this.setStatus('authenticated'));
+    client.on('auth_failure', (message: string) => current() && this.setStatus('failed', `Authentication failed: ${message}`));
+    client.on('ready', () => {
+      if (!current()) return;
+      this.restarts = 0;
+      this.setStatus('ready');
+    });
+    client.on('disconnected', (reason: string) => current() && void this.onDisconnected(String(reason)));
+    client.on('message_create', (message: Message) => {
+      if (current() && this.status === 'ready') this.listener.onMessage(mapMessage(message));
+    });
+    client.on('message_ack', (message: Message, ack: MessageAck) => {
+      if (!current()) return;
+      const mapped = mapMessage(message);
+      this.listener.onMessageAck(mapped.id, mapped.chatId, Number(ack));
+    });
+  }
+
+  private async onDisconnected(reason: string): Promise<void> {
+    this.logger.warn(`session=${this.sessionId} disconnected: ${reason}`);
+    await this.teardown();
+    if (reason === 'LOGOUT') {
+      // The phone removed this device: the login is gone, a restart would only show a new QR.
+      await this.forgetLogin();
+      this.setStatus('disconnected', 'LOGOUT: logged out from the phone');
+      return;
+    }
+    if (this.restarts >= this.config.maxRestarts) {
+      this.setStatus('failed', `Disconnected (${reason}); gave up after ${this.restarts} restart(s)`);
+      return;
+    }
+    const delay = Math.min(this.config.restartBaseDelayMs * 2 ** this.restarts, MAX_RESTART_DELAY_MS);
+    this.restarts++;
+    this.setStatus('disconnected', `${reason}; restart ${this.restarts}/${this.config.maxRestarts} in ${delay} ms`);
+    this.restartTimer = setTimeout(() => {
+      if (!this.closing) void this.launch();
+    }, delay);
+  }
+
+  /** Closes the browser; kills its process if closing hangs. Never throws. */
+  private async teardown(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.chats = new Map();
+    if (!client) return;
+    client.removeAllListeners();
+    try {
+      await withTimeout(client.destroy(), DESTROY_TIMEOUT_MS, 'closing the browser');
+    } catch (error) {
+      this.logger.warn(`session=${this.sessionId} browser did not close cleanly (${errorText(error)}); killing it`);
+      client.pupBrowser?.process()?.kill('SIGKILL');
+    }
+  }
+
+  /** Deletes the stored login, whether or not a client is running. */
+  private async forgetLogin(): Promise<void> {
+    try {
+      if (this.config.authStore === 'postgres') await this.remoteStore?.delete({ session: remoteSessionName(this.sessionId) });
+      await rm(localProfileDir(this.sessionId, this.config), { recursive: true, force: true });
+    } catch (error) {
+      this.logger.warn(`session=${this.sessionId} login not fully removed: ${errorText(error)}`);
+    }
+  }
+
+  private readyClient(): Client {
+    if (this.status !== 'ready' || !this.client) throw new Error(`Session ${this.sessionId} is ${this.status}`);
+    return this.client;
+  }
+
+  private setStatus(status: SessionStatus, detail?: string): void {
+    this.status = status;
+    this.listener.onStatus(status, detail);
+  }
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : 'unknown error';
+}
