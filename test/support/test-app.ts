@@ -4,6 +4,7 @@ import { createApp } from '../../src/app.factory';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { SimulatedWhatsappClientFactory } from '../../src/whatsapp/client/simulated/simulated-whatsapp.factory';
 import { SimulatedAccount, SimulatedAccountSpec, accountFromSpec } from '../../src/whatsapp/client/simulated/simulated-account';
+import { WhatsappClientFactory } from '../../src/whatsapp/client/whatsapp-client.port';
 import { TestDatabase } from './test-database';
 import { waitFor } from './wait';
 
@@ -18,6 +19,8 @@ export interface TestAppOptions {
   account: SimulatedAccountSpec | SimulatedAccount;
   env?: Record<string, string>;
   database?: TestDatabase;
+  /** Another provider (the whatsapp-web.js adapter on a fake page); `whatsapp` then stays unused. */
+  clientFactory?: (config: AppConfig) => WhatsappClientFactory;
 }
 
 /**
@@ -41,7 +44,7 @@ export class TestApp {
     const config = loadConfig({ WA_PROVIDER: 'simulated', DATABASE_URL: db.url, DB_POOL_SIZE: '5', ...options.env });
     const account = 'newestMessages' in (options.account.chats[0] ?? {}) ? (options.account as SimulatedAccount) : accountFromSpec(options.account as SimulatedAccountSpec);
     const whatsapp = new SimulatedWhatsappClientFactory(account);
-    const app = await createApp(config, { clientFactory: whatsapp, logger: false });
+    const app = await createApp(config, { clientFactory: options.clientFactory?.(config) ?? whatsapp, logger: false });
     await app.listen(0, '127.0.0.1');
     const address = app.getHttpServer().address() as { port: number };
     return new TestApp(app, `http://127.0.0.1:${address.port}`, db, whatsapp, config, options.database === undefined);

@@ -47,18 +47,29 @@ export function mapChat(chat: WAWebJS.Chat): WaChat {
   };
 }
 
+/** The library's group getters read `groupMetadata`, which the page may not have loaded: they can throw. */
 function groupFields(chat: WAWebJS.GroupChat): RawObject {
-  const participants = Array.isArray(chat.participants) ? chat.participants : [];
+  const participantList = read(() => chat.participants);
+  const participants = Array.isArray(participantList) ? participantList : [];
+  const createdAt = read(() => chat.createdAt);
   return {
-    owner: serializeWid(chat.owner as WidLike),
-    description: chat.description ?? null,
-    createdAt: chat.createdAt instanceof Date ? chat.createdAt.toISOString() : null,
+    owner: serializeWid(read(() => chat.owner) as WidLike),
+    description: read(() => chat.description) ?? null,
+    createdAt: createdAt instanceof Date && !Number.isNaN(createdAt.getTime()) ? createdAt.toISOString() : null,
     participants: participants.map((p) => ({
       id: serializeWid(p.id as WidLike),
       isAdmin: p.isAdmin === true,
       isSuperAdmin: p.isSuperAdmin === true,
     })),
   };
+}
+
+function read<T>(getter: () => T): T | undefined {
+  try {
+    return getter();
+  } catch {
+    return undefined;
+  }
 }
 
 export function mapMessage(message: WAWebJS.Message): WaMessage {
