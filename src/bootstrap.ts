@@ -17,6 +17,10 @@ export async function bootstrap(): Promise<string> {
   // A `.env` beside package.json fills in what the environment does not set.
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig();
+  // A floating promise in a library (whatsapp-web.js has some) must not end every session at once.
+  process.on('unhandledRejection', (reason) => {
+    logger.error(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+  });
   let embedded: EmbeddedDatabase | undefined;
   let resolved: AppConfig = config;
   if (!config.databaseUrl) {

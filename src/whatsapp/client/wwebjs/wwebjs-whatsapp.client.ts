@@ -7,6 +7,7 @@ import { SessionStatus, WaChat, WaMe, WaMessage } from '../whatsapp.types';
 import { mapChat, mapMe, mapMessage, serializeWid } from './wwebjs-mappers';
 import { buildClientOptions, localProfileDir, remoteSessionName } from './wwebjs-options';
 import { withTimeout } from './with-timeout';
+import { guardReinjection } from './reinjection-guard';
 
 /** How long a browser gets to close before its process is killed. */
 const DESTROY_TIMEOUT_MS = 10_000;
@@ -101,9 +102,13 @@ export class WwebjsWhatsappClient implements WhatsappClient {
     }
     this.client = client;
     this.subscribe(client);
+    const guard = guardReinjection(client, (error) =>
+      this.logger.warn(`session=${this.sessionId} re-injection after a page reload failed: ${errorText(error)}`),
+    );
     try {
       // Resolves once the page shows a QR or restores the login; `ready` comes later as an event.
       await client.initialize();
+      guard.initialized();
     } catch (error) {
       if (this.client !== client || this.closing) return;
       this.logger.error(`session=${this.sessionId} WhatsApp Web did not start: ${errorText(error)}`);
