@@ -7,14 +7,28 @@ import type { Client } from 'whatsapp-web.js';
  * session in it. This wraps `inject` on one client instance: after `initialize()` has finished, a
  * failed re-injection is reported to `onError` instead. The library itself is not modified.
  */
-export function guardReinjection(client: Client, onError: (error: unknown) => void): { initialized(): void } {
+export interface ReinjectionGuard {
+  /** Call once `initialize()` has resolved. */
+  initialized(): void;
+  /** Resolves when the library next starts a re-injection: its logout handling is done by then. */
+  nextInjection(): Promise<void>;
+}
+
+export function guardReinjection(client: Client, onError: (error: unknown) => void): ReinjectionGuard {
   const target = client as unknown as { inject?: () => Promise<void> };
   const inject = target.inject;
-  if (typeof inject !== 'function') return { initialized: () => undefined };
   let initialized = false;
-  target.inject = function guardedInject(this: Client): Promise<void> {
-    const run = inject.call(this);
-    return initialized ? run.catch(onError) : run;
+  let waiters: Array<() => void> = [];
+  if (typeof inject === 'function') {
+    target.inject = function guardedInject(this: Client): Promise<void> {
+      const run = inject.call(this);
+      for (const resolve of waiters) resolve();
+      waiters = [];
+      return initialized ? run.catch(onError) : run;
+    };
+  }
+  return {
+    initialized: () => (initialized = true),
+    nextInjection: () => new Promise((resolve) => waiters.push(resolve)),
   };
-  return { initialized: () => (initialized = true) };
 }

@@ -7,11 +7,13 @@ import { SessionStatus, WaChat, WaMe, WaMessage } from '../whatsapp.types';
 import { mapChat, mapMe, mapMessage, serializeWid } from './wwebjs-mappers';
 import { buildClientOptions, localProfileDir, remoteSessionName } from './wwebjs-options';
 import { withTimeout } from './with-timeout';
-import { guardReinjection } from './reinjection-guard';
+import { ReinjectionGuard, guardReinjection } from './reinjection-guard';
 
 /** How long a browser gets to close before its process is killed. */
 const DESTROY_TIMEOUT_MS = 10_000;
 const MAX_RESTART_DELAY_MS = 60_000;
+/** How long the library may take over its own logout handling before the browser is closed anyway. */
+const LOGOUT_SETTLE_TIMEOUT_MS = 10_000;
 
 /** Builds the library client; a test replaces it to add options (a fake page). */
 export type ClientBuilder = (options: ClientOptions) => Client;
@@ -30,6 +32,7 @@ export class WwebjsWhatsappClient implements WhatsappClient {
   private restartTimer: NodeJS.Timeout | undefined;
   /** Set by stop/logout: nothing the old client reports afterwards may restart it. */
   private closing = false;
+  private guard: ReinjectionGuard | undefined;
 
   constructor(
     private readonly sessionId: string,
@@ -102,9 +105,9 @@ export class WwebjsWhatsappClient implements WhatsappClient {
     }
     this.client = client;
     this.subscribe(client);
-    const guard = guardReinjection(client, (error) =>
+    const guard = (this.guard = guardReinjection(client, (error) =>
       this.logger.warn(`session=${this.sessionId} re-injection after a page reload failed: ${errorText(error)}`),
-    );
+    ));
     try {
       // Resolves once the page shows a QR or restores the login; `ready` comes later as an event.
       await client.initialize();
@@ -144,6 +147,10 @@ export class WwebjsWhatsappClient implements WhatsappClient {
 
   private async onDisconnected(reason: string): Promise<void> {
     this.logger.warn(`session=${this.sessionId} disconnected: ${reason}`);
+    if (reason === 'LOGOUT' && this.guard) {
+      // The library is deleting and re-creating the profile folder on its own; let it finish first.
+      await withTimeout(this.guard.nextInjection(), LOGOUT_SETTLE_TIMEOUT_MS, 'logout handling').catch(() => undefined);
+    }
     await this.teardown();
     if (reason === 'LOGOUT') {
       // The phone removed this device: the login is gone, a restart would only show a new QR.
