@@ -147,24 +147,24 @@ export class WwebjsWhatsappClient implements WhatsappClient {
 
   private async onDisconnected(reason: string): Promise<void> {
     this.logger.warn(`session=${this.sessionId} disconnected: ${reason}`);
-    if (reason === 'LOGOUT' && this.guard) {
-      // The library is deleting and re-creating the profile folder on its own; let it finish first.
-      await withTimeout(this.guard.nextInjection(), LOGOUT_SETTLE_TIMEOUT_MS, 'logout handling').catch(() => undefined);
-    }
-    await this.teardown();
     if (reason === 'LOGOUT') {
       // The phone removed this device: the login is gone, a restart would only show a new QR.
-      await this.forgetLogin();
       this.setStatus('disconnected', 'LOGOUT: logged out from the phone');
+      // The library deletes and re-creates the profile folder on its own; let it finish first.
+      if (this.guard) await withTimeout(this.guard.nextInjection(), LOGOUT_SETTLE_TIMEOUT_MS, 'logout handling').catch(() => undefined);
+      await this.teardown();
+      await this.forgetLogin();
       return;
     }
     if (this.restarts >= this.config.maxRestarts) {
       this.setStatus('failed', `Disconnected (${reason}); gave up after ${this.restarts} restart(s)`);
+      await this.teardown();
       return;
     }
     const delay = Math.min(this.config.restartBaseDelayMs * 2 ** this.restarts, MAX_RESTART_DELAY_MS);
     this.restarts++;
     this.setStatus('disconnected', `${reason}; restart ${this.restarts}/${this.config.maxRestarts} in ${delay} ms`);
+    await this.teardown();
     this.restartTimer = setTimeout(() => {
       if (!this.closing) void this.launch();
     }, delay);

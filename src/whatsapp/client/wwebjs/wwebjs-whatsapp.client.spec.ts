@@ -1,0 +1,148 @@
+import { EventEmitter } from 'node:events';
+import type { Client, ClientOptions } from 'whatsapp-web.js';
+import { loadConfig } from '../../../config/app-config';
+import { WhatsappClientListener } from '../whatsapp-client.port';
+import { SessionStatus } from '../whatsapp.types';
+import { WwebjsWhatsappClient } from './wwebjs-whatsapp.client';
+
+/** A stand-in for the library's Client: an event emitter whose calls the test scripts. */
+class FakeLibraryClient extends EventEmitter {
+  destroyed = 0;
+  initialize = jest.fn(async () => undefined);
+  destroy = jest.fn(async () => {
+    this.destroyed++;
+  });
+  logout = jest.fn(async () => undefined);
+  getChats = jest.fn(async () => [] as unknown[]);
+  getChatById = jest.fn();
+  info = undefined;
+  pupBrowser = undefined;
+}
+
+function setup(env: Record<string, string> = {}) {
+  const config = loadConfig({ CHROME_PATH: '/bin/sh', WWEBJS_DATA_DIR: '/tmp/wa-spec-never-created', WWEBJS_MAX_RESTARTS: '2', WWEBJS_RESTART_DELAY_MS: '1000', WWEBJS_CALL_TIMEOUT_MS: '500', ...env }).wwebjs;
+  const statuses: Array<[SessionStatus, string | undefined]> = [];
+  const listener: WhatsappClientListener = {
+    onStatus: (status, detail) => statuses.push([status, detail]),
+    onQr: jest.fn(),
+    onMessage: jest.fn(),
+    onMessageAck: jest.fn(),
+  };
+  const built: FakeLibraryClient[] = [];
+  const build = (_options: ClientOptions) => {
+    const fake = new FakeLibraryClient();
+    built.push(fake);
+    return fake as unknown as Client;
+  };
+  const client = new WwebjsWhatsappClient('spec', config, listener, undefined, build);
+  return { client, statuses, built, listener };
+}
+
+describe('WwebjsWhatsappClient', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('maps qr, authenticated and ready to statuses and passes the QR on', async () => {
+    const { client, statuses, built, listener } = setup();
+    await client.start();
+    built[0].emit('qr', 'QR-1');
+    built[0].emit('authenticated');
+    built[0].emit('ready');
+    expect(listener.onQr).toHaveBeenCalledWith('QR-1');
+    expect(statuses.map(([s]) => s)).toEqual(['starting', 'qr', 'authenticated', 'ready']);
+  });
+
+  it('restarts after an unexpected disconnect with exponential back-off, then gives up', async () => {
+    jest.useFakeTimers();
+    const { client, statuses, built } = setup();
+    await client.start();
+    built[0].emit('ready');
+
+    built[0].emit('disconnected', 'CONFLICT');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(built[0].destroyed).toBe(1);
+    expect(statuses.at(-1)).toEqual(['disconnected', 'CONFLICT; restart 1/2 in 1000 ms']);
+    await jest.advanceTimersByTimeAsync(999);
+    expect(built).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(built).toHaveLength(2);
+
+    built[1].emit('disconnected', 'UNPAIRED');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(statuses.at(-1)).toEqual(['disconnected', 'UNPAIRED; restart 2/2 in 2000 ms']);
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(built).toHaveLength(3);
+
+    built[2].emit('disconnected', 'UNPAIRED');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(statuses.at(-1)).toEqual(['failed', 'Disconnected (UNPAIRED); gave up after 2 restart(s)']);
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(built).toHaveLength(3);
+    expect(built.every((fake) => fake.destroyed === 1)).toBe(true);
+  });
+
+  it('resets the restart count once ready again', async () => {
+    jest.useFakeTimers();
+    const { client, statuses, built } = setup();
+    await client.start();
+    built[0].emit('disconnected', 'CONFLICT');
+    await jest.advanceTimersByTimeAsync(1000);
+    built[1].emit('ready');
+    built[1].emit('disconnected', 'CONFLICT');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(statuses.at(-1)).toEqual(['disconnected', 'CONFLICT; restart 1/2 in 1000 ms']);
+  });
+
+  it('does not restart after a logout from the phone', async () => {
+    jest.useFakeTimers();
+    const { client, statuses, built } = setup();
+    await client.start();
+    built[0].emit('ready');
+    built[0].emit('disconnected', 'LOGOUT');
+    expect(statuses.at(-1)).toEqual(['disconnected', 'LOGOUT: logged out from the phone']);
+    // The fake has no re-injection to wait for: the settle time runs out, then the browser closes.
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(built[0].destroyed).toBe(1);
+    await jest.advanceTimersByTimeAsync(120_000);
+    expect(built).toHaveLength(1);
+    expect(statuses.filter(([s]) => s === 'starting')).toHaveLength(1);
+  });
+
+  it('a stop cancels a pending restart and ignores what the old client still reports', async () => {
+    jest.useFakeTimers();
+    const { client, statuses, built } = setup();
+    await client.start();
+    built[0].emit('disconnected', 'CONFLICT');
+    await jest.advanceTimersByTimeAsync(0);
+    await client.stop();
+    await jest.advanceTimersByTimeAsync(60_000);
+    built[0].emit('ready');
+    expect(built).toHaveLength(1);
+    expect(statuses.at(-1)).toEqual(['stopped', undefined]);
+  });
+
+  it('fails the session with the reason when initialize throws, and closes the browser', async () => {
+    const { client, statuses, built } = setup();
+    const failing = new FakeLibraryClient();
+    failing.initialize.mockRejectedValue('auth timeout');
+    built.push(failing);
+    const withFailure = new WwebjsWhatsappClient('spec', loadConfig({ CHROME_PATH: '/bin/sh' }).wwebjs, { onStatus: (s, d) => statuses.push([s, d]), onQr: jest.fn(), onMessage: jest.fn(), onMessageAck: jest.fn() }, undefined, () => failing as unknown as Client);
+    await withFailure.start();
+    expect(statuses.at(-1)).toEqual(['failed', 'WhatsApp Web did not start: auth timeout']);
+    expect(failing.destroyed).toBe(1);
+    await client.stop();
+  });
+
+  it('turns a hanging call into an error for that call', async () => {
+    const { client, built } = setup();
+    await client.start();
+    built[0].emit('ready');
+    built[0].getChats.mockReturnValue(new Promise(() => undefined));
+    await expect(client.getChats()).rejects.toThrow('getChats timed out after 500 ms');
+  });
+
+  it('refuses calls while not ready', async () => {
+    const { client } = setup();
+    await client.start();
+    await expect(client.getChats()).rejects.toThrow('Session spec is starting');
+  });
+});
