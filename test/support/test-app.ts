@@ -42,9 +42,12 @@ export class TestApp {
   static async start(options: TestAppOptions): Promise<TestApp> {
     const db = options.database ?? (await TestDatabase.create());
     const config = loadConfig({ WA_PROVIDER: 'simulated', DATABASE_URL: db.url, DB_POOL_SIZE: '5', ...options.env });
+    // With WA_PROVIDER=wwebjs in `env`, the app builds its provider itself, as in production.
+    const useConfigured = options.env?.WA_PROVIDER === 'wwebjs';
     const account = 'newestMessages' in (options.account.chats[0] ?? {}) ? (options.account as SimulatedAccount) : accountFromSpec(options.account as SimulatedAccountSpec);
     const whatsapp = new SimulatedWhatsappClientFactory(account);
-    const app = await createApp(config, { clientFactory: options.clientFactory?.(config) ?? whatsapp, logger: false });
+    const clientFactory = useConfigured ? undefined : (options.clientFactory?.(config) ?? whatsapp);
+    const app = await createApp(config, { clientFactory, logger: false });
     await app.listen(0, '127.0.0.1');
     const address = app.getHttpServer().address() as { port: number };
     return new TestApp(app, `http://127.0.0.1:${address.port}`, db, whatsapp, config, options.database === undefined);

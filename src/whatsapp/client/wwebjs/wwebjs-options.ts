@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { AuthStrategy, ClientOptions, LocalAuth, RemoteAuth, Store, WebCacheOptions } from 'whatsapp-web.js';
+import { AuthStrategy, ClientOptions, LocalAuth, Store, WebCacheOptions } from 'whatsapp-web.js';
+import { CancellableRemoteAuth } from './cancellable-remote-auth';
 import { WebCacheSetting, WwebjsConfig } from '../../../config/app-config';
 import { browserArgs, findBrowser } from './chromium';
 
@@ -26,7 +27,7 @@ function buildAuthStrategy(sessionId: string, config: WwebjsConfig, remoteStore?
   const dataPath = resolve(config.dataDir);
   if (config.authStore === 'postgres') {
     if (!remoteStore) throw new Error('WA_AUTH_STORE=postgres needs the PostgreSQL auth store');
-    return new RemoteAuth({ store: remoteStore, clientId: sessionId, dataPath, backupSyncIntervalMs: REMOTE_BACKUP_INTERVAL_MS });
+    return new CancellableRemoteAuth({ store: remoteStore, clientId: sessionId, dataPath, backupSyncIntervalMs: REMOTE_BACKUP_INTERVAL_MS });
   }
   // Session ids are `[A-Za-z0-9_-]{1,64}`, which LocalAuth's clientId rule (`^[-_\w]+$`) accepts.
   return new LocalAuth({ clientId: sessionId, dataPath });
