@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { WhatsappClient } from '../client/whatsapp-client.port';
-import { SessionStatus } from '../client/whatsapp.types';
+import { SessionStatus, WaMe } from '../client/whatsapp.types';
 
 export interface LiveSession {
   client: WhatsappClient;
   status: SessionStatus;
   error?: string;
+  /** The logged-in account, known from `ready` on (the row is written a moment later). */
+  me?: WaMe | null;
   /** Resolves once the QR image is rendered. */
   qr?: Promise<{ qr: string; dataUrl: string }>;
 }

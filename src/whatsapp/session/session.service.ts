@@ -63,10 +63,12 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     const current = this.registry.get(sessionId);
     if (current && ACTIVE.has(current.status)) return this.get(sessionId);
 
-    const entry: LiveSession = { client: undefined as unknown as WhatsappClient, status: 'starting' };
+    // `stopped` until the line below makes it `starting`, so that the change is broadcast and stored.
+    const entry: LiveSession = { client: undefined as unknown as WhatsappClient, status: 'stopped' };
     this.registry.set(sessionId, entry);
     entry.client = this.clients.create(sessionId, this.listenerFor(sessionId, entry));
-    await this.sessions.save(sessionId, 'starting');
+    this.changeStatus(sessionId, entry, 'starting');
+    await this.writes.get(sessionId);
     this.logger.log(`session=${sessionId} starting (provider ${this.clients.provider})`);
     try {
       await entry.client.start();
@@ -178,6 +180,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     this.logger.log(`session=${sessionId} status ${status}${detail ? ` (${detail})` : ''}`);
     this.gateway.emitSessionStatus(sessionId, { sessionId, status, ...(entry.error ? { error: entry.error } : {}) });
     const me = status === 'ready' ? entry.client.getMe() : undefined;
+    if (me !== undefined) entry.me = me;
     this.enqueueWrite(sessionId, () => this.sessions.save(sessionId, status, entry.error ?? null, me));
   }
 
@@ -217,7 +220,7 @@ function toSessionView(sessionId: string, row: SessionEntity | null, live: LiveS
   return {
     sessionId,
     status: live?.status ?? row?.status ?? 'stopped',
-    me: row?.me ?? null,
+    me: live?.me ?? row?.me ?? null,
     error: live ? (live.error ?? null) : (row?.lastError ?? null),
     createdAt: row?.createdAt.toISOString() ?? null,
     updatedAt: row?.updatedAt.toISOString() ?? null,
