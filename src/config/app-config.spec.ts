@@ -13,7 +13,7 @@ const DEFAULTS: AppConfig = {
   simulatedMessagesPerChat: 50,
   apiKey: undefined,
   corsOrigins: '*',
-  syncFetchConcurrency: 4,
+  syncFetchConcurrency: 8,
   logFormat: 'pretty',
   logLevel: 'log',
   wwebjs: {

@@ -80,7 +80,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     simulatedMessagesPerChat: read.int('SIMULATED_MESSAGES_PER_CHAT', 50, 0, 100_000),
     apiKey: read.str('API_KEY'),
     corsOrigins: parseOrigins(read.str('CORS_ORIGINS')),
-    syncFetchConcurrency: read.int('SYNC_FETCH_CONCURRENCY', 4, 1, 64),
+    syncFetchConcurrency: read.int('SYNC_FETCH_CONCURRENCY', 8, 1, 64),
     logFormat: read.oneOf('LOG_FORMAT', ['pretty', 'json'] as const, 'pretty'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'log'),
     wwebjs: {

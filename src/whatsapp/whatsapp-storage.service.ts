@@ -24,18 +24,15 @@ export class WhatsappStorageService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
-   * Upserts chats in multi-row batches. After each batch commits, `onProgress` is awaited for each
-   * of its chats in order: that is where a sync does its per-chat work.
+   * Upserts every chat in multi-row batches, then awaits `onProgress` for each chat in order: that is
+   * where a sync does its per-chat work, knowing that every chat row is already committed.
    */
   async saveChats(sessionId: string, chats: readonly WaChat[], onProgress?: ChatsProgress): Promise<void> {
     for (let start = 0; start < chats.length; start += CHAT_BATCH_SIZE) {
-      const batch = chats.slice(start, start + CHAT_BATCH_SIZE);
-      await this.upsertChats(this.dataSource.manager, sessionId, batch);
-      if (!onProgress) continue;
-      for (let offset = 0; offset < batch.length; offset++) {
-        await onProgress(start + offset, chats.length, batch[offset]);
-      }
+      await this.upsertChats(this.dataSource.manager, sessionId, chats.slice(start, start + CHAT_BATCH_SIZE));
     }
+    if (!onProgress) return;
+    for (let index = 0; index < chats.length; index++) await onProgress(index, chats.length, chats[index]);
   }
 
   /** Upserts a chat's messages in one transaction, then reports how many were stored. */

@@ -20,6 +20,8 @@ const PROGRESS_WRITE_INTERVAL_MS = 1000;
 /** A readable log rate for long runs. */
 const PROGRESS_LOG_INTERVAL_MS = 5000;
 
+type ChatOutcome = { saved: number } | { fetchError: string };
+
 /** History synchronization: WhatsApp to PostgreSQL, with live progress for the session's room. */
 @Injectable()
 export class WhatsappWebService implements OnApplicationBootstrap {
@@ -78,22 +80,25 @@ export class WhatsappWebService implements OnApplicationBootstrap {
       const chats = await this.fetchChats(sessionId, client);
       progress.nChats = chats.length;
       emit({ sessionId, nChats: chats.length, currentChat: 0, messagesSynced: 0 });
-      const prefetch = new OrderedPrefetch(chats, this.config.syncFetchConcurrency, (chat: WaChat) =>
-        client.fetchMessages(chat.id, limitPerChat),
+      // Chats ahead of the one being reported are fetched and stored concurrently; events stay in order.
+      const pipeline = new OrderedPrefetch(chats, this.config.syncFetchConcurrency, (chat: WaChat) =>
+        this.fetchAndStore(sessionId, client, chat, limitPerChat),
       );
 
       await this.storage.saveChats(sessionId, chats, async (index, total, chat) => {
         const base = { sessionId, nChats: total, currentChat: index + 1, chatId: chat.id };
         progress.currentChat = index + 1;
         emit({ ...base, messagesSynced: 0 });
-        const messages = await this.fetchChatMessages(sessionId, prefetch, index);
-        if (messages instanceof Error) {
+        this.assertStillReady(sessionId);
+        const outcome = await pipeline.take(index);
+        if ('fetchError' in outcome) {
+          this.assertStillReady(sessionId);
+          this.logger.warn(`session=${sessionId} chat ${chat.id} failed: ${outcome.fetchError}`);
           progress.chatsFailed++;
-          emit({ ...base, messagesSynced: 0, error: messages.message });
+          emit({ ...base, messagesSynced: 0, error: outcome.fetchError });
         } else {
-          const saved = await this.storage.saveMessages(sessionId, chat.id, messages);
-          progress.messagesSynced += saved;
-          emit({ ...base, messagesSynced: saved });
+          progress.messagesSynced += outcome.saved;
+          emit({ ...base, messagesSynced: outcome.saved });
         }
         await checkpoint.maybe();
         await logTicker.maybe();
@@ -127,16 +132,18 @@ export class WhatsappWebService implements OnApplicationBootstrap {
     }
   }
 
-  /** The chat's messages, or the error that fails this chat alone. A session that left `ready` fails the run. */
-  private async fetchChatMessages(sessionId: string, prefetch: OrderedPrefetch<WaChat, WaMessage[]>, index: number): Promise<WaMessage[] | Error> {
-    this.assertStillReady(sessionId);
+  /**
+   * One chat's work: fetch its messages, store them in one transaction. A failed fetch fails this chat
+   * alone (returned); a failed write fails the run (thrown), since the database is then in question.
+   */
+  private async fetchAndStore(sessionId: string, client: WhatsappClient, chat: WaChat, limit: number): Promise<ChatOutcome> {
+    let messages: WaMessage[];
     try {
-      return await prefetch.take(index);
+      messages = await client.fetchMessages(chat.id, limit);
     } catch (error) {
-      this.assertStillReady(sessionId);
-      this.logger.warn(`session=${sessionId} chat ${index + 1} failed: ${errorText(error)}`);
-      return new Error(errorText(error));
+      return { fetchError: errorText(error) };
     }
+    return { saved: await this.storage.saveMessages(sessionId, chat.id, messages) };
   }
 
   private assertStillReady(sessionId: string): void {

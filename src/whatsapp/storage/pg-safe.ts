@@ -14,8 +14,23 @@ export function pgSafeNullableText(value: string | null): string | null {
   return value === null ? null : pgSafeText(value);
 }
 
-/** JSON text for a `jsonb` parameter, with every string (keys included) made storable. */
+/**
+ * JSON text for a `jsonb` parameter, with every string (keys included) made storable. JSON.stringify
+ * writes NUL and lone surrogates as `\u0000` and `\udXXX` escapes (a well-formed pair it writes as is),
+ * so the per-value replacer runs only when the plain text shows one of them.
+ */
 export function pgSafeJson(value: RawObject): string {
+  const plain = JSON.stringify(value, bigintAsString);
+  return NEEDS_REPLACER.test(plain) ? sanitizedJson(value) : plain;
+}
+
+const NEEDS_REPLACER = /\\u(0000|d[89a-f])/i;
+
+function bigintAsString(_key: string, item: unknown): unknown {
+  return typeof item === 'bigint' ? item.toString() : item;
+}
+
+function sanitizedJson(value: RawObject): string {
   return JSON.stringify(value, function replacer(this: unknown, _key: string, item: unknown) {
     if (typeof item === 'string') return pgSafeText(item);
     if (typeof item === 'bigint') return item.toString();
