@@ -39,6 +39,7 @@ export interface AppConfig {
   simulatedAccountPath: string | undefined;
   simulatedChats: number;
   simulatedMessagesPerChat: number;
+  simulatedFetchLatencyMs: number;
   apiKey: string | undefined;
   corsOrigins: string[] | '*';
   syncFetchConcurrency: number;
@@ -78,6 +79,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     simulatedAccountPath: read.str('SIMULATED_ACCOUNT'),
     simulatedChats: read.int('SIMULATED_CHATS', 20, 0, 1_000_000),
     simulatedMessagesPerChat: read.int('SIMULATED_MESSAGES_PER_CHAT', 50, 0, 100_000),
+    simulatedFetchLatencyMs: read.int('SIMULATED_FETCH_LATENCY_MS', 0, 0, 60_000),
     apiKey: read.str('API_KEY'),
     corsOrigins: parseOrigins(read.str('CORS_ORIGINS')),
     syncFetchConcurrency: read.int('SYNC_FETCH_CONCURRENCY', 8, 1, 64),

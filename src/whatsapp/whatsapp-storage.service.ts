@@ -6,7 +6,7 @@ import { MessageEntity } from '../database/entities/message.entity';
 import { SyncRunEntity } from '../database/entities/sync-run.entity';
 import { WaChat, WaMessage } from './client/whatsapp.types';
 import { MessageCursor } from './storage/message-cursor';
-import { lastById, pgSafeJson, pgSafeNullableText, pgSafeText, pgSafeTimestamp } from './storage/pg-safe';
+import { lastById, pgSafeJson, pgSafeText, pgSafeTimestamp } from './storage/pg-safe';
 import { INSERT_CHAT_STUB_SQL, UPSERT_CHATS_SQL, UPSERT_MESSAGES_SQL } from './storage/upsert-sql';
 
 /** Called after each chat is committed; `currentIndex` is the chat's 0-based position in `chats`. */
@@ -35,7 +35,7 @@ export class WhatsappStorageService {
     for (let index = 0; index < chats.length; index++) await onProgress(index, chats.length, chats[index]);
   }
 
-  /** Upserts a chat's messages in one transaction, then reports how many were stored. */
+  /** Upserts a chat's messages atomically (one statement, or one transaction), then reports how many were stored. */
   async saveMessages(
     sessionId: string,
     chatId: string,
@@ -43,12 +43,15 @@ export class WhatsappStorageService {
     onProgress?: MessagesProgress,
   ): Promise<number> {
     const unique = lastById(messages);
-    if (unique.length > 0) {
+    if (unique.length > MESSAGE_BATCH_SIZE) {
       await this.dataSource.transaction(async (manager) => {
         for (let start = 0; start < unique.length; start += MESSAGE_BATCH_SIZE) {
           await this.upsertMessages(manager, sessionId, chatId, unique.slice(start, start + MESSAGE_BATCH_SIZE));
         }
       });
+    } else if (unique.length > 0) {
+      // One statement is atomic on its own: no BEGIN/COMMIT round trips for the common case.
+      await this.upsertMessages(this.dataSource.manager, sessionId, chatId, unique);
     }
     await onProgress?.(unique.length);
     return unique.length;
@@ -113,17 +116,7 @@ export class WhatsappStorageService {
   private async upsertChats(manager: EntityManager, sessionId: string, chats: readonly WaChat[]): Promise<void> {
     const rows = lastById(chats);
     if (rows.length === 0) return;
-    await manager.query(UPSERT_CHATS_SQL, [
-      sessionId,
-      rows.map((c) => pgSafeText(c.id)),
-      rows.map((c) => pgSafeText(c.name)),
-      rows.map((c) => c.isGroup),
-      rows.map((c) => Math.max(0, Math.trunc(c.unreadCount) || 0)),
-      rows.map((c) => pgSafeTimestamp(c.timestamp)),
-      rows.map((c) => c.archived),
-      rows.map((c) => c.pinned),
-      rows.map((c) => pgSafeJson(c.raw)),
-    ]);
+    await manager.query(UPSERT_CHATS_SQL, [sessionId, pgSafeJson(rows.map(toChatRow))]);
   }
 
   private async upsertMessages(
@@ -132,18 +125,35 @@ export class WhatsappStorageService {
     chatId: string,
     messages: readonly WaMessage[],
   ): Promise<void> {
-    await manager.query(UPSERT_MESSAGES_SQL, [
-      sessionId,
-      pgSafeText(chatId),
-      messages.map((m) => pgSafeText(m.id)),
-      messages.map((m) => m.fromMe),
-      messages.map((m) => pgSafeNullableText(m.author)),
-      messages.map((m) => pgSafeText(m.body)),
-      messages.map((m) => pgSafeText(m.type)),
-      messages.map((m) => pgSafeTimestamp(m.timestamp) ?? 0),
-      messages.map((m) => m.hasMedia),
-      messages.map((m) => Math.trunc(m.ack) || 0),
-      messages.map((m) => pgSafeJson(m.raw)),
-    ]);
+    await manager.query(UPSERT_MESSAGES_SQL, [sessionId, pgSafeText(chatId), pgSafeJson(messages.map(toMessageRow))]);
   }
+}
+
+/** A chat as a row of UPSERT_CHATS_SQL's JSON parameter. */
+function toChatRow(c: WaChat) {
+  return {
+    i: c.id,
+    n: c.name,
+    g: c.isGroup,
+    u: Math.max(0, Math.trunc(c.unreadCount) || 0),
+    ts: pgSafeTimestamp(c.timestamp),
+    a: c.archived,
+    p: c.pinned,
+    r: c.raw,
+  };
+}
+
+/** A message as a row of UPSERT_MESSAGES_SQL's JSON parameter. */
+function toMessageRow(m: WaMessage) {
+  return {
+    i: m.id,
+    f: m.fromMe,
+    a: m.author,
+    b: m.body,
+    t: m.type,
+    ts: pgSafeTimestamp(m.timestamp) ?? 0,
+    m: m.hasMedia,
+    k: Math.trunc(m.ack) || 0,
+    r: m.raw,
+  };
 }

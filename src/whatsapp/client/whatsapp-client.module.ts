@@ -23,7 +23,11 @@ const clientFactoryProvider: Provider = {
 function simulatedAccount(config: AppConfig): SimulatedAccount {
   if (config.simulatedAccountPath === DEMO_ACCOUNT_NAME) return demoAccount();
   if (config.simulatedAccountPath) return loadAccountFile(config.simulatedAccountPath);
-  return generateAccount({ chats: config.simulatedChats, messagesPerChat: config.simulatedMessagesPerChat });
+  return generateAccount({
+    chats: config.simulatedChats,
+    messagesPerChat: config.simulatedMessagesPerChat,
+    fetchLatencyMs: config.simulatedFetchLatencyMs,
+  });
 }
 
 @Module({})

@@ -1,4 +1,4 @@
-import { lastById, pgSafeJson, pgSafeNullableText, pgSafeText, pgSafeTimestamp } from './pg-safe';
+import { lastById, pgSafeJson, pgSafeText, pgSafeTimestamp } from './pg-safe';
 
 describe('pgSafeText', () => {
   it('removes every NUL and keeps everything else', () => {
@@ -26,14 +26,6 @@ describe('pgSafeText', () => {
     expect(pgSafeText('\u0000x\uD800\u0000y')).toBe('x\uFFFDy');
     // Removing the NUL joins the halves into a valid pair: nothing is lost.
     expect(pgSafeText('\uD83D\u0000\uDE00')).toBe('\uD83D\uDE00');
-  });
-});
-
-describe('pgSafeNullableText', () => {
-  it('keeps null and cleans strings', () => {
-    expect(pgSafeNullableText(null)).toBeNull();
-    expect(pgSafeNullableText('a\u0000b')).toBe('ab');
-    expect(pgSafeNullableText('')).toBe('');
   });
 });
 

@@ -10,16 +10,12 @@ export function pgSafeText(value: string): string {
   return withoutNul.isWellFormed() ? withoutNul : withoutNul.toWellFormed();
 }
 
-export function pgSafeNullableText(value: string | null): string | null {
-  return value === null ? null : pgSafeText(value);
-}
-
 /**
  * JSON text for a `jsonb` parameter, with every string (keys included) made storable. JSON.stringify
  * writes NUL and lone surrogates as `\u0000` and `\udXXX` escapes (a well-formed pair it writes as is),
  * so the per-value replacer runs only when the plain text shows one of them.
  */
-export function pgSafeJson(value: RawObject): string {
+export function pgSafeJson(value: RawObject | readonly object[]): string {
   const plain = JSON.stringify(value, bigintAsString);
   return NEEDS_REPLACER.test(plain) ? sanitizedJson(value) : plain;
 }
@@ -30,7 +26,7 @@ function bigintAsString(_key: string, item: unknown): unknown {
   return typeof item === 'bigint' ? item.toString() : item;
 }
 
-function sanitizedJson(value: RawObject): string {
+function sanitizedJson(value: RawObject | readonly object[]): string {
   return JSON.stringify(value, function replacer(this: unknown, _key: string, item: unknown) {
     if (typeof item === 'string') return pgSafeText(item);
     if (typeof item === 'bigint') return item.toString();
@@ -57,6 +53,10 @@ export function pgSafeTimestamp(value: number | null): number | null {
  */
 export function lastById<T extends { id: string }>(items: readonly T[]): T[] {
   if (items.length < 2) return [...items];
+  // Fast path: ids are almost always unique and clean.
+  const seen = new Set<string>();
+  for (const item of items) seen.add(item.id);
+  if (seen.size === items.length && !items.some((item) => pgSafeText(item.id) !== item.id)) return [...items];
   const byId = new Map<string, T>();
   for (const item of items) {
     const key = pgSafeText(item.id);

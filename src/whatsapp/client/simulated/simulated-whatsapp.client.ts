@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { WhatsappClient, WhatsappClientListener } from '../whatsapp-client.port';
 import { SessionStatus, WaChat, WaMe, WaMessage } from '../whatsapp.types';
-import { SimulatedAccount } from './simulated-account';
+import { SimulatedAccount, chatById } from './simulated-account';
 
 /** Remembers which simulated sessions have "scanned", as a real provider keeps its login on disk. */
 export interface SimulatedLoginStore {
@@ -61,7 +61,7 @@ export class SimulatedWhatsappClient implements WhatsappClient {
     await this.beforeFetch?.(this.sessionId, chatId);
     await this.latency();
     this.assertReady();
-    const chat = this.accountOf().chats.find((c) => c.chat.id === chatId);
+    const chat = chatById(this.accountOf(), chatId);
     if (!chat) throw new Error(`Evaluation failed: chat ${chatId} not found`);
     if (chat.failFetch) throw new Error(`Simulated failure fetching messages of ${chatId}`);
     return chat.newestMessages(limit);

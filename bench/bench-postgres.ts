@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { EmbeddedDatabase, startEmbeddedPostgres } from '../src/database/embedded-postgres';
+import { typeOrmOptions } from '../src/database/typeorm-options';
+
+/** The server the benchmark writes to: `DATABASE_URL`'s, or an embedded one; a fresh database per scenario. */
+export class BenchPostgres {
+  private created: string[] = [];
+
+  private constructor(
+    readonly adminUrl: string,
+    readonly description: string,
+    private readonly embedded?: { db: EmbeddedDatabase; dir: string },
+  ) {}
+
+  static async start(): Promise<BenchPostgres> {
+    if (process.env.DATABASE_URL) return new BenchPostgres(process.env.DATABASE_URL, 'DATABASE_URL server');
+    const dir = mkdtempSync(join(tmpdir(), 'wa-bench-pg-'));
+    const db = await startEmbeddedPostgres({ dataDir: dir, port: await freePort() });
+    return new BenchPostgres(db.adminUrl, 'embedded PostgreSQL 18', { db, dir });
+  }
+
+  /** A new database with the real migrations applied; its URL. */
+  async freshDatabase(label: string): Promise<string> {
+    const name = `wa_bench_${label}_${process.pid}_${Date.now()}`;
+    await this.admin(`CREATE DATABASE ${name}`);
+    this.created.push(name);
+    const url = withDatabase(this.adminUrl, name);
+    const dataSource = new DataSource({ ...typeOrmOptions(url, 1), migrationsRun: false });
+    await dataSource.initialize();
+    await dataSource.runMigrations({ transaction: 'all' });
+    await dataSource.destroy();
+    return url;
+  }
+
+  async serverVersion(): Promise<string> {
+    const rows = await this.admin('SHOW server_version');
+    return String((rows[0] as { server_version: string }).server_version);
+  }
+
+  async stop(): Promise<void> {
+    for (const name of this.created) await this.admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    if (this.embedded) {
+      await this.embedded.db.stop();
+      rmSync(this.embedded.dir, { recursive: true, force: true });
+    }
+  }
+
+  private async admin(sql: string): Promise<unknown[]> {
+    const client = new Client({ connectionString: this.adminUrl });
+    await client.connect();
+    try {
+      return (await client.query(sql)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+}
+
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

@@ -1,0 +1,105 @@
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { BenchPostgres } from './bench-postgres';
+import { copyLimit } from './copy-limit';
+import { seedWay } from './seed-way';
+import { ServerProcess } from './server-process';
+import { SyncMeasurement, measureSync, startReadySession } from './sync-driver';
+
+/*
+ * `npm run bench`: the whole sync path (server process, database, socket.io clients) against the
+ * limit the machine allows, on generated simulated accounts. Prints a table, writes results.json.
+ * Set BENCH_QUICK=1 for a smaller run (10x fewer messages in the scale scenario).
+ */
+const QUICK = process.env.BENCH_QUICK === '1';
+const MB = 1024 * 1024;
+const rows: Array<[string, string, string]> = [];
+const results: Record<string, unknown> = {};
+
+const perSecond = (m: SyncMeasurement) => m.messagesSynced / (m.elapsedMs / 1000);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+
+function report(name: string, value: string, note = ''): void {
+  rows.push([name, value, note]);
+  console.log(`  ${name.padEnd(44)} ${value.padStart(16)}  ${note}`);
+}
+
+/** A server on a fresh database with a ready session; `work` runs against it. */
+async function withServer<T>(pg: BenchPostgres, label: string, env: Record<string, string>, work: (server: ServerProcess) => Promise<T>): Promise<T> {
+  const server = await ServerProcess.start({ DATABASE_URL: await pg.freshDatabase(label), ...env });
+  try {
+    await startReadySession(server.url, 'bench');
+    return await work(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const pg = await BenchPostgres.start();
+  const machine = `${cpus().length} cores, ${Math.round(totalmem() / 1024 ** 3)} GiB, Node ${process.version}, PostgreSQL ${await pg.serverVersion()} (${pg.description})`;
+  console.log(`\nWhatsApp Sync benchmark — ${machine}\n`);
+  results.machine = machine;
+  try {
+    // 1 and 2: throughput and re-sync, 1,000 chats x 100 messages, one client checking the order.
+    const account = { SIMULATED_CHATS: '1000', SIMULATED_MESSAGES_PER_CHAT: '100' };
+    const [fresh, resync] = await withServer(pg, 'throughput', account, async (server) => [
+      await measureSync(server.url, 'bench', 100, 1),
+      await measureSync(server.url, 'bench', 100, 1),
+    ]);
+    const limit = await copyLimit(await pg.freshDatabase('limit'), 1000, 100);
+    report('1. sync 100k messages, fresh', `${fmt(perSecond(fresh))} msg/s`, `${fresh.events} events in order, ${(fresh.elapsedMs / 1000).toFixed(2)} s`);
+    report('   limit: COPY + merge, fresh', `${fmt(limit.freshPerSecond)} msg/s`, `ratio ${ratio(perSecond(fresh), limit.freshPerSecond)} (target >= 0.5x)`);
+    report('2. re-sync (every row conflicts)', `${fmt(perSecond(resync))} msg/s`, `${(resync.elapsedMs / 1000).toFixed(2)} s`);
+    report('   limit: COPY + merge, re-sync', `${fmt(limit.resyncPerSecond)} msg/s`, `ratio ${ratio(perSecond(resync), limit.resyncPerSecond)} (target >= 0.5x)`);
+    results.throughput = { fresh, resync, limit, freshRatio: perSecond(fresh) / limit.freshPerSecond, resyncRatio: perSecond(resync) / limit.resyncPerSecond };
+
+    // 3: the seed's way, one save() per row, on a subset.
+    const seedCount = QUICK ? 1000 : 3000;
+    const seed = await seedWay(await pg.freshDatabase('seed'), seedCount);
+    report('3. seed\'s way: save() per row', `${fmt(seed)} msg/s`, `on ${seedCount} rows; 100k extrapolated: ${fmt(100_000 / seed)} s; ours is ${ratio(perSecond(fresh), seed)} (target >= 20x)`);
+    results.seedWay = { messagesPerSecond: seed, measuredOn: seedCount, ourSpeedup: perSecond(fresh) / seed };
+
+    // 4: latency-bound, 300 chats x 50 messages, 40 ms per fetch.
+    const slow = { SIMULATED_CHATS: '300', SIMULATED_MESSAGES_PER_CHAT: '50', SIMULATED_FETCH_LATENCY_MS: '40' };
+    const sequential = await withServer(pg, 'latency1', { ...slow, SYNC_FETCH_CONCURRENCY: '1' }, (s) => measureSync(s.url, 'bench', 50, 1));
+    const concurrent = await withServer(pg, 'latency8', slow, (s) => measureSync(s.url, 'bench', 50, 1));
+    report('4. latency-bound, fetch concurrency 1', `${(sequential.elapsedMs / 1000).toFixed(2)} s`, `${fmt(perSecond(sequential))} msg/s`);
+    report('   latency-bound, default concurrency (8)', `${(concurrent.elapsedMs / 1000).toFixed(2)} s`, `${ratio(sequential.elapsedMs, concurrent.elapsedMs)} faster (target >= 5x), order checked`);
+    results.latencyBound = { sequential, concurrent, speedup: sequential.elapsedMs / concurrent.elapsedMs };
+
+    // Progress events' cost: the same run with no client and with 20 clients in the room.
+    const alone = await withServer(pg, 'clients0', account, (s) => measureSync(s.url, 'bench', 100, 0));
+    const crowd = await withServer(pg, 'clients20', account, (s) => measureSync(s.url, 'bench', 100, 20));
+    const cost = (crowd.elapsedMs - alone.elapsedMs) / alone.elapsedMs;
+    report('   events: no client in the room', `${fmt(perSecond(alone))} msg/s`);
+    report('   events: 20 clients in the room', `${fmt(perSecond(crowd))} msg/s`, `${(cost * 100).toFixed(1)}% slower (target < 10%)`);
+    results.eventCost = { alone, crowd, relativeSlowdown: cost };
+
+    // 5: scale, 10,000 chats x 100 messages, server RSS sampled.
+    const scaleChats = QUICK ? 1000 : 10_000;
+    const scale = await withServer(pg, 'scale', { SIMULATED_CHATS: String(scaleChats), SIMULATED_MESSAGES_PER_CHAT: '100' }, async (server) => {
+      const baseline = server.rssBytes();
+      server.startSampling();
+      const run = await measureSync(server.url, 'bench', 100, 1);
+      return { run, baselineRss: baseline, peakRss: server.stopSampling() };
+    });
+    const growth = scale.peakRss - scale.baselineRss;
+    report(`5. scale: ${fmt(scale.run.messagesSynced)} messages`, `${fmt(perSecond(scale.run))} msg/s`, `${(scale.run.elapsedMs / 1000).toFixed(1)} s, ${ratio(perSecond(scale.run), perSecond(fresh))} of the 100k figure (target >= 0.70x)`);
+    report('   server RSS: baseline -> peak', `${fmt(scale.baselineRss / MB)} -> ${fmt(scale.peakRss / MB)} MB`, `growth ${fmt(growth / MB)} MB (target < 300 MB)`);
+    results.scale = { ...scale, rssGrowthBytes: growth, ratioTo100k: perSecond(scale.run) / perSecond(fresh) };
+  } finally {
+    await pg.stop();
+  }
+  results.table = rows;
+  results.at = new Date().toISOString();
+  writeFileSync(join(__dirname, 'results.json'), JSON.stringify(results, null, 2));
+  console.log('\nWritten to bench/results.json\n');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,75 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { freePort } from './bench-postgres';
+
+/** The built service (`dist/main.js`) in its own process, so that its memory is its own. */
+export class ServerProcess {
+  private peakRssBytes = 0;
+  private sampler: NodeJS.Timeout | undefined;
+
+  private constructor(
+    readonly url: string,
+    private readonly child: ChildProcess,
+  ) {}
+
+  static async start(env: Record<string, string>): Promise<ServerProcess> {
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'main.js')], {
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WA_PROVIDER: 'simulated', LOG_LEVEL: 'warn', RESTORE_SESSIONS: 'false', ...env },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const server = new ServerProcess(`http://127.0.0.1:${port}`, child);
+    const deadline = Date.now() + 60_000;
+    while (!(await server.healthy())) {
+      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+      if (Date.now() > deadline) throw new Error('server did not start within 60 s');
+      await delay(100);
+    }
+    return server;
+  }
+
+  /** Resident memory of the server process now (Linux /proc). */
+  rssBytes(): number {
+    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+    const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+    return kb * 1024;
+  }
+
+  /** CPU seconds (user + system) the server process has used so far (Linux /proc). */
+  cpuSeconds(): number {
+    const fields = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 a second here).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+
+  /** Samples RSS every 50 ms until `stopSampling`; returns the peak. */
+  startSampling(): void {
+    this.peakRssBytes = this.rssBytes();
+    this.sampler = setInterval(() => {
+      this.peakRssBytes = Math.max(this.peakRssBytes, this.rssBytes());
+    }, 50);
+  }
+
+  stopSampling(): number {
+    clearInterval(this.sampler);
+    return Math.max(this.peakRssBytes, this.rssBytes());
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sampler);
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGTERM');
+    await exited;
+  }
+
+  private async healthy(): Promise<boolean> {
+    try {
+      return (await fetch(`${this.url}/health`)).ok;
+    } catch {
+      return false;
+    }
+  }
+}
