@@ -230,6 +230,38 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
     expect(late.of('session_status')).toEqual([{ sessionId: 'late', status: 'ready' }]);
   });
 
+  it('keeps the event order when later chats finish first', async () => {
+    const account = seedAccount();
+    account.chats.push(chat('chat4@c.us', 5, { timestamp: 1_764_140_000 }), chat('chat5@c.us', 7, { timestamp: 1_764_130_000 }));
+    t.whatsapp.account = accountFromSpec(account);
+    await t.readySession('reversed');
+    const log = await joined('reversed');
+    // Chat k's fetch may only finish once chat k+1's has: the pipeline completes them in reverse.
+    const finished = new Map<string, () => void>();
+    const done = (id: string) => new Promise<void>((resolve) => finished.set(id, resolve));
+    const waits = new Map(account.chats.map((c, i) => [c.id, i + 1 < account.chats.length ? done(account.chats[i + 1].id) : Promise.resolve()]));
+    const completedOrder: string[] = [];
+    t.whatsapp.beforeFetch = async (_session, chatId) => {
+      await waits.get(chatId);
+      completedOrder.push(chatId);
+      finished.get(chatId)?.();
+    };
+
+    await t.request('POST', '/whatsapp-web/session/reversed/sync-chats');
+    await log.waitFor('sync_chats_done');
+
+    expect(completedOrder).toEqual(['chat5@c.us', 'chat4@c.us', 'chat3@g.us', 'chat2@c.us', 'chat1@c.us']);
+    const ids = ['chat1@c.us', 'chat2@c.us', 'chat3@g.us', 'chat4@c.us', 'chat5@c.us'];
+    const counts = [50, 75, 0, 5, 7];
+    expect(log.of('sync_chats')).toEqual([
+      { sessionId: 'reversed', nChats: 5, currentChat: 0, messagesSynced: 0 },
+      ...ids.flatMap((chatId, i) => [
+        { sessionId: 'reversed', nChats: 5, currentChat: i + 1, chatId, messagesSynced: 0 },
+        { sessionId: 'reversed', nChats: 5, currentChat: i + 1, chatId, messagesSynced: counts[i] },
+      ]),
+    ]);
+  });
+
   it('GET chats synchronizes first, then returns the stored chats newest first', async () => {
     const account = seedAccount();
     account.chats.push(chat('chat4@c.us', 3, { name: 'Newest', timestamp: 1_764_160_000, pinned: true, messages: messagesFor('chat4@c.us', 3, 1_764_160_000) }));
