@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { EmbeddedDatabase, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { typeOrmOptions } from '../src/database/typeorm-options';
+import { freePort, withDatabase } from '../test/setup/test-postgres';
+
+export { freePort, withDatabase };
 
 /** The server the benchmark writes to: `DATABASE_URL`'s, or an embedded one; a fresh database per scenario. */
 export class BenchPostgres {
@@ -59,21 +61,4 @@ export class BenchPostgres {
       await client.end();
     }
   }
-}
-
-export function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }

@@ -4,10 +4,11 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { generateAccount } from '../src/whatsapp/client/simulated/generated-account';
 import { pgSafeJson } from '../src/whatsapp/storage/pg-safe';
+import { MESSAGE_CONFLICT_SQL } from '../src/whatsapp/storage/upsert-sql';
 
 /**
  * The fastest upsert this machine allows for the same rows: COPY into a staging table, then one
- * INSERT ... SELECT ... ON CONFLICT with the same skip-unchanged rule as the service. The rows are
+ * INSERT ... SELECT ... ON CONFLICT with the service's own skip-unchanged rule (MESSAGE_CONFLICT_SQL). The rows are
  * built before the clock starts: this measures the database alone.
  */
 export async function copyLimit(url: string, chats: number, messagesPerChat: number): Promise<{ freshPerSecond: number; resyncPerSecond: number }> {
@@ -35,14 +36,7 @@ async function copyAndMerge(client: Client, chunks: string[]): Promise<void> {
   await client.query(`
     INSERT INTO messages (session_id, chat_id, wa_id, from_me, author, body, type, timestamp, has_media, ack, raw)
     SELECT session_id, chat_id, wa_id, from_me, author, body, type, timestamp, has_media, ack, raw FROM staging
-    ON CONFLICT (session_id, wa_id) DO UPDATE SET
-      chat_id = EXCLUDED.chat_id, from_me = EXCLUDED.from_me, author = EXCLUDED.author, body = EXCLUDED.body,
-      type = EXCLUDED.type, timestamp = EXCLUDED.timestamp, has_media = EXCLUDED.has_media, ack = EXCLUDED.ack,
-      raw = EXCLUDED.raw, updated_at = now()
-    WHERE (messages.chat_id, messages.from_me, messages.author, messages.body, messages.type, messages.timestamp,
-           messages.has_media, messages.ack, messages.raw)
-      IS DISTINCT FROM (EXCLUDED.chat_id, EXCLUDED.from_me, EXCLUDED.author, EXCLUDED.body, EXCLUDED.type,
-           EXCLUDED.timestamp, EXCLUDED.has_media, EXCLUDED.ack, EXCLUDED.raw)`);
+    ${MESSAGE_CONFLICT_SQL}`);
   await client.query('COMMIT');
 }
 

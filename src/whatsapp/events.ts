@@ -1,4 +1,4 @@
-import { SessionStatus } from './client/whatsapp.types';
+import { SessionStatus, WaMessage } from './client/whatsapp.types';
 
 /** `sync_chats`: progress of a run (CONTRACT.md gives the exact order). */
 export interface SyncChatsPayload {
@@ -39,18 +39,8 @@ export interface QrPayload {
   dataUrl: string;
 }
 
-/** A stored message as clients see it (REST and the `message` event). */
-export interface MessageView {
-  id: string;
-  chatId: string;
-  fromMe: boolean;
-  author: string | null;
-  body: string;
-  type: string;
-  timestamp: number;
-  hasMedia: boolean;
-  ack: number;
-}
+/** A stored message as clients see it (REST and the `message` event): the typed fields, no raw. */
+export type MessageView = Omit<WaMessage, 'raw'>;
 
 export interface MessagePayload {
   sessionId: string;

@@ -1,19 +1,10 @@
 import { ChatEntity } from '../database/entities/chat.entity';
 import { MessageEntity } from '../database/entities/message.entity';
-import { WaMessage } from './client/whatsapp.types';
+import { WaChat, WaMessage } from './client/whatsapp.types';
 import { MessageView } from './events';
 
-/** A stored chat as clients see it: WhatsApp's id, never our database key. */
-export interface ChatView {
-  id: string;
-  name: string;
-  isGroup: boolean;
-  unreadCount: number;
-  timestamp: number | null;
-  archived: boolean;
-  pinned: boolean;
-  updatedAt: string;
-}
+/** A stored chat as clients see it: WhatsApp's id, never our database key, and when the row last changed. */
+export type ChatView = Omit<WaChat, 'raw'> & { updatedAt: string };
 
 export function toChatView(row: ChatEntity): ChatView {
   return {

@@ -18,10 +18,8 @@ export const UPSERT_CHATS_SQL = `
     IS DISTINCT FROM
     (EXCLUDED.name, EXCLUDED.is_group, EXCLUDED.unread_count, EXCLUDED.timestamp, EXCLUDED.archived, EXCLUDED.pinned, EXCLUDED.raw)`;
 
-export const UPSERT_MESSAGES_SQL = `
-  INSERT INTO messages (session_id, chat_id, wa_id, from_me, author, body, type, timestamp, has_media, ack, raw)
-  SELECT $1, $2, u.i, u.f, u.a, u.b, u.t, u.ts, u.m, u.k, u.r
-  FROM jsonb_to_recordset($3::jsonb) AS u(i text, f boolean, a text, b text, t text, ts bigint, m boolean, k integer, r jsonb)
+/** What a message upsert does with a row that exists: update it only if something changed. */
+export const MESSAGE_CONFLICT_SQL = `
   ON CONFLICT (session_id, wa_id) DO UPDATE SET
     chat_id = EXCLUDED.chat_id, from_me = EXCLUDED.from_me, author = EXCLUDED.author, body = EXCLUDED.body,
     type = EXCLUDED.type, timestamp = EXCLUDED.timestamp, has_media = EXCLUDED.has_media, ack = EXCLUDED.ack,
@@ -31,6 +29,12 @@ export const UPSERT_MESSAGES_SQL = `
     IS DISTINCT FROM
     (EXCLUDED.chat_id, EXCLUDED.from_me, EXCLUDED.author, EXCLUDED.body, EXCLUDED.type, EXCLUDED.timestamp,
      EXCLUDED.has_media, EXCLUDED.ack, EXCLUDED.raw)`;
+
+export const UPSERT_MESSAGES_SQL = `
+  INSERT INTO messages (session_id, chat_id, wa_id, from_me, author, body, type, timestamp, has_media, ack, raw)
+  SELECT $1, $2, u.i, u.f, u.a, u.b, u.t, u.ts, u.m, u.k, u.r
+  FROM jsonb_to_recordset($3::jsonb) AS u(i text, f boolean, a text, b text, t text, ts bigint, m boolean, k integer, r jsonb)
+  ${MESSAGE_CONFLICT_SQL}`;
 
 /** A live chat we know nothing about yet gets a placeholder row; a real sync fills it in. */
 export const INSERT_CHAT_STUB_SQL = `

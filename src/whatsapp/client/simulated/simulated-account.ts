@@ -2,28 +2,12 @@ import { readFileSync } from 'node:fs';
 import { RawObject, WaChat, WaMessage } from '../whatsapp.types';
 
 /** A message as written in a `SIMULATED_ACCOUNT` file (CONTRACT.md, "WhatsApp providers"). */
-export interface SimulatedMessageSpec {
-  id: string;
-  fromMe: boolean;
-  author: string | null;
-  body: string;
-  type: string;
-  timestamp: number;
-  hasMedia: boolean;
-  ack: number;
-}
+export type SimulatedMessageSpec = Omit<WaMessage, 'chatId' | 'raw'>;
 
-export interface SimulatedChatSpec {
-  id: string;
-  name: string;
-  isGroup: boolean;
-  unreadCount: number;
-  timestamp: number | null;
-  archived: boolean;
-  pinned: boolean;
+export type SimulatedChatSpec = Omit<WaChat, 'raw'> & {
   failFetch: boolean;
   messages: SimulatedMessageSpec[];
-}
+};
 
 export interface SimulatedAccountSpec {
   scanAfterMs: number;
