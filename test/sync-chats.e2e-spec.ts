@@ -1,3 +1,4 @@
+import { SqlStatementCounter } from '../src/database/sql-statement-counter';
 import { WhatsappWebService } from '../src/whatsapp/whatsapp-web.service';
 import { accountFromSpec } from '../src/whatsapp/client/simulated/simulated-account';
 import { chat, messagesFor, seedAccount } from './support/accounts';
@@ -260,6 +261,24 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
         { sessionId: 'reversed', nChats: 5, currentChat: i + 1, chatId, messagesSynced: counts[i] },
       ]),
     ]);
+  });
+
+  it('writes 1,000 messages in a bounded number of SQL statements: one per chat, whatever its size', async () => {
+    t.whatsapp.account = accountFromSpec({ scanAfterMs: 0, fetchLatencyMs: 0, chats: Array.from({ length: 10 }, (_, i) => chat(`bulk${i}@c.us`, 100)) });
+    await t.readySession('bulk');
+    const counter = t.app.get(SqlStatementCounter);
+    counter.startRecording();
+
+    const answer = await t.request('POST', '/whatsapp-web/session/bulk/sync-chats');
+    const statements = counter.recorded!;
+    counter.recorded = undefined;
+
+    expect(answer.body).toMatchObject({ ...OK, chatsProcessed: 10, messagesSynced: 1000 });
+    expect(statements.filter((sql) => sql.includes('INSERT INTO messages'))).toHaveLength(10);
+    expect(statements.filter((sql) => sql.includes('INSERT INTO chats'))).toHaveLength(1);
+    // The rest is the run's own row: created (in a transaction) and finished.
+    expect(statements.length).toBeLessThanOrEqual(16);
+    expect(await t.db.counts('bulk')).toMatchObject({ chats: 10, messages: 1000 });
   });
 
   it('GET chats synchronizes first, then returns the stored chats newest first', async () => {

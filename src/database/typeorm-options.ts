@@ -15,7 +15,7 @@ export function typeOrmOptions(url: string, poolSize: number, logger?: TypeOrmLo
     migrationsRun: true,
     migrationsTransactionMode: 'all',
     synchronize: false,
-    logging: logger ? ['query', 'error'] : ['error'],
+    logging: logger ? ['query', 'error', 'warn', 'migration'] : ['error'],
     logger,
     extra: { max: poolSize, connectionTimeoutMillis: 10_000 },
   };
