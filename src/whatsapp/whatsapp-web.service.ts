@@ -65,7 +65,10 @@ export class WhatsappWebService implements OnApplicationBootstrap {
 
   private async run(sessionId: string, client: WhatsappClient, limitPerChat: number, active: ActiveSync): Promise<SyncResult> {
     const startedAt = Date.now();
-    const run = await this.runs.create(sessionId, limitPerChat);
+    const run = await this.runs.create(sessionId, limitPerChat).catch((error: unknown) => {
+      this.logger.error(`session=${sessionId} sync not started, its run could not be recorded: ${errorText(error)}`);
+      throw syncFailureToHttp(error, `could not record the run: ${errorText(error)}`);
+    });
     active.syncId = run.id;
     const progress = active.progress;
     const emit = (payload: SyncChatsPayload): void => {
@@ -104,14 +107,20 @@ export class WhatsappWebService implements OnApplicationBootstrap {
         await logTicker.maybe();
       });
 
-      const durationMs = Date.now() - startedAt;
       await this.runs.finish(run.id, 'done', progress, null);
-      const done = { sessionId, syncId: run.id, chatsProcessed: progress.nChats, chatsFailed: progress.chatsFailed, messagesSynced: progress.messagesSynced, durationMs };
-      this.gateway.emitSyncDone(sessionId, done);
+      const summary = {
+        syncId: run.id,
+        chatsProcessed: progress.nChats,
+        chatsFailed: progress.chatsFailed,
+        messagesSynced: progress.messagesSynced,
+        durationMs: Date.now() - startedAt,
+      };
+      this.gateway.emitSyncDone(sessionId, { sessionId, ...summary });
       this.logger.log(
-        `session=${sessionId} sync ${run.id} done: ${done.chatsProcessed} chats (${done.chatsFailed} failed), ${done.messagesSynced} messages in ${durationMs} ms`,
+        `session=${sessionId} sync ${run.id} done: ${summary.chatsProcessed} chats (${summary.chatsFailed} failed), ` +
+          `${summary.messagesSynced} messages in ${summary.durationMs} ms`,
       );
-      return { success: true, chatsProcessed: done.chatsProcessed, message: 'Synchronization completed successfully', syncId: run.id, chatsFailed: done.chatsFailed, messagesSynced: done.messagesSynced, durationMs };
+      return { success: true, message: 'Synchronization completed successfully', ...summary };
     } catch (error) {
       const message = errorText(error);
       this.logger.error(`session=${sessionId} sync ${run.id} failed at chat ${progress.currentChat}/${progress.nChats}: ${message}`);
