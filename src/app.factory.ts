@@ -4,6 +4,9 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { answerClientErrorsAsJson } from './common/client-errors';
+import { originPolicy } from './common/origin-policy';
+import { securityHeaders } from './common/security-headers';
 import { SocketIoAdapter } from './common/socket-io.adapter';
 import { createValidationPipe } from './common/validation.pipe';
 import { setupOpenApi } from './common/openapi';
@@ -23,15 +26,23 @@ export interface CreateAppOptions {
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options.clientFactory), {
     logger: options.logger === false ? false : createLogger(config),
+    // Connections still open after the drain (see HttpDrain) are closed, so shutdown is bounded.
+    forceCloseConnections: true,
   });
+  // The client IP that rate limits count: the socket's, or the one a trusted proxy forwards.
+  app.set('trust proxy', config.trustProxy);
+  // First, so that every answer has them, errors of the body parser included.
+  app.use(securityHeaders());
   app.useBodyParser('json', { limit: '100kb' });
   // The dashboard: static files, outside the API key guard (the page asks for the key itself).
   app.useStaticAssets(PUBLIC_DIR, { index: 'index.html' });
+  app.use(originPolicy(config));
   app.enableCors({ origin: config.corsOrigins === '*' ? true : config.corsOrigins });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useWebSocketAdapter(new SocketIoAdapter(app, config));
   setupOpenApi(app);
+  answerClientErrorsAsJson(app.getHttpServer());
   if (!config.apiKey) new Logger('Security').warn('API_KEY is not set: the REST API and Socket.IO are open to anyone who can reach them');
   return app;
 }

@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ApiKeyGuard } from './common/api-key.guard';
+import { HttpDrain } from './common/http-drain';
+import { RestThrottlerGuard, rateLimitModule } from './common/rate-limit';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
@@ -14,8 +16,13 @@ export class AppModule {
   static forRoot(config: AppConfig, clientFactory?: WhatsappClientFactory): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, HealthModule, WhatsappWebModule.forRoot(clientFactory)],
-      providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
+      imports: [ConfigModule.forRoot(config), rateLimitModule(), DatabaseModule, HealthModule, WhatsappWebModule.forRoot(clientFactory)],
+      // In this order: requests over the limit are refused before their key is even compared.
+      providers: [
+        { provide: APP_GUARD, useClass: RestThrottlerGuard },
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        HttpDrain,
+      ],
     };
   }
 }

@@ -44,11 +44,11 @@ export async function bootstrap(): Promise<string> {
     if (stopping) return;
     stopping = true;
     logger.log(`${signal} received, shutting down`);
-    const forced = setTimeout(() => {
+    // Not unref'd: if closing hangs, this is what ends the process.
+    setTimeout(() => {
       logger.error(`shutdown took over ${SHUTDOWN_TIMEOUT_MS} ms, exiting`);
       process.exit(1);
     }, SHUTDOWN_TIMEOUT_MS);
-    forced.unref();
     app
       .close()
       .then(() => embedded?.stop())

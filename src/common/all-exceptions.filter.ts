@@ -32,9 +32,32 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     const clientError = asClientError(exception);
     if (clientError) return clientError;
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn(`database unavailable: ${(exception as Error).message}`);
+      return { statusCode: 503, error: reasonOf(503), message: 'The database is unavailable; try again later' };
+    }
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { statusCode: 500, error: reasonOf(500), message: 'Internal server error' };
   }
+}
+
+/** SQLSTATE classes and codes, and socket errors, that mean "no database right now", not "bad query". */
+const UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '53300', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|not currently accepting connections|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection due to administrator command/i;
+
+/**
+ * A query that failed because PostgreSQL cannot be reached (down, restarting, connections dropped)
+ * is a 503 the client may retry, not a 500. The pool reconnects on its own once it is back.
+ */
+export function isDatabaseUnavailable(exception: unknown): boolean {
+  for (let error = exception, depth = 0; typeof error === 'object' && error !== null && depth < 3; depth++) {
+    const { code, message, driverError, cause } = error as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
+    if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+    if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true;
+    error = driverError ?? cause;
+  }
+  return false;
 }
 
 /** body-parser and friends throw plain errors carrying `status` and `expose`. */

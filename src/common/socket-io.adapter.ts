@@ -1,9 +1,18 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
+import type { IncomingMessage } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../config/app-config';
+import { originAllowed } from './origin-policy';
 
-/** Socket.IO on the HTTP server's port, with the same CORS origins as REST. */
+/**
+ * The largest message a client may send. Clients send only `join-session` and `leave-session`
+ * (`{sessionId}`, at most 64 characters); a bigger message closes that client's connection without
+ * being parsed, and touches no other socket. (Socket.IO's own default is 1 MB.)
+ */
+export const MAX_CLIENT_MESSAGE_BYTES = 128 * 1024;
+
+/** Socket.IO on the HTTP server's port, with the same CORS origins as REST, enforced at the handshake. */
 export class SocketIoAdapter extends IoAdapter {
   constructor(
     app: INestApplicationContext,
@@ -14,6 +23,12 @@ export class SocketIoAdapter extends IoAdapter {
 
   override createIOServer(port: number, options?: ServerOptions): Server {
     const origin = this.config.corsOrigins === '*' ? true : this.config.corsOrigins;
-    return super.createIOServer(port, { ...options, cors: { origin, credentials: true } }) as Server;
+    return super.createIOServer(port, {
+      ...options,
+      cors: { origin, credentials: true },
+      maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
+      // CORS headers do not bind WebSocket upgrades: a page of another site is refused here instead.
+      allowRequest: (request: IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) => callback(null, originAllowed(this.config, request)),
+    }) as Server;
   }
 }

@@ -14,6 +14,8 @@ const DEFAULTS: AppConfig = {
   simulatedFetchLatencyMs: 0,
   apiKey: undefined,
   corsOrigins: '*',
+  rateLimit: { max: 600, windowMs: 60_000 },
+  trustProxy: false,
   syncFetchConcurrency: 8,
   logFormat: 'pretty',
   logLevel: 'log',
@@ -66,6 +68,9 @@ describe('loadConfig', () => {
       SIMULATED_FETCH_LATENCY_MS: '40',
       API_KEY: 'secret-key',
       CORS_ORIGINS: 'http://a.example, https://b.example ,,',
+      RATE_LIMIT_MAX: '0',
+      RATE_LIMIT_WINDOW_MS: '1000',
+      TRUST_PROXY: 'loopback, 10.0.0.0/8',
       SYNC_FETCH_CONCURRENCY: '64',
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'verbose',
@@ -95,6 +100,8 @@ describe('loadConfig', () => {
       simulatedFetchLatencyMs: 40,
       apiKey: 'secret-key',
       corsOrigins: ['http://a.example', 'https://b.example'],
+      rateLimit: { max: 0, windowMs: 1000 },
+      trustProxy: 'loopback,10.0.0.0/8',
       syncFetchConcurrency: 64,
       logFormat: 'json',
       logLevel: 'verbose',
@@ -130,6 +137,20 @@ describe('loadConfig', () => {
     expect(config.databaseUrl).toBe('postgresql://localhost/wa');
     expect(config.port).toBe(0);
     expect(config.corsOrigins).toBe('*');
+  });
+
+  it('reads every TRUST_PROXY form', () => {
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '0' }).trustProxy).toBe(0);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: 'uniquelocal' }).trustProxy).toBe('uniquelocal');
+    expect(loadConfig({ TRUST_PROXY: '127.0.0.1, ::1/128,192.168.0.0/16' }).trustProxy).toBe('127.0.0.1,::1/128,192.168.0.0/16');
+  });
+
+  it('reads the rate limit bounds', () => {
+    expect(loadConfig({ RATE_LIMIT_MAX: '1000000', RATE_LIMIT_WINDOW_MS: '86400000' }).rateLimit).toEqual({ max: 1_000_000, windowMs: 86_400_000 });
+    expect(loadConfig({ RATE_LIMIT_MAX: '1' }).rateLimit).toEqual({ max: 1, windowMs: 60_000 });
   });
 
   it('accepts every log level', () => {
@@ -182,6 +203,15 @@ describe('loadConfig', () => {
     ['WA_AUTH_STORE', 'redis'],
     ['WWEBJS_MAX_RESTARTS', '1001'],
     ['WWEBJS_RESTART_DELAY_MS', '-1'],
+    ['RATE_LIMIT_MAX', '-1'],
+    ['RATE_LIMIT_MAX', '1000001'],
+    ['RATE_LIMIT_MAX', 'many'],
+    ['RATE_LIMIT_WINDOW_MS', '999'],
+    ['RATE_LIMIT_WINDOW_MS', '86400001'],
+    ['TRUST_PROXY', 'yes'],
+    ['TRUST_PROXY', '10.0.0.0/33'],
+    ['TRUST_PROXY', 'loopback,not-an-ip'],
+    ['TRUST_PROXY', '1234'],
   ])('rejects %s=%s and names it', (name, value) => {
     const error = configError({ [name]: value });
     const lines = error.message.split('\n');

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /**
  * The service's whole configuration, read from the environment once at boot. A bad variable stops
  * start-up with a message that names it, instead of failing later in the middle of a sync.
@@ -42,6 +44,10 @@ export interface AppConfig {
   simulatedFetchLatencyMs: number;
   apiKey: string | undefined;
   corsOrigins: string[] | '*';
+  /** REST requests allowed per client IP in each window; `max: 0` turns the limit off. */
+  rateLimit: RateLimitConfig;
+  /** Express's `trust proxy`: whose `X-Forwarded-For` gives the client IP that rate limits count. */
+  trustProxy: TrustProxySetting;
   syncFetchConcurrency: number;
   logFormat: LogFormat;
   logLevel: LogLevelName;
@@ -49,6 +55,14 @@ export interface AppConfig {
   /** Start again, at boot, the sessions that were logged in when the service stopped. */
   restoreSessions: boolean;
 }
+
+export interface RateLimitConfig {
+  max: number;
+  windowMs: number;
+}
+
+/** `false`: the socket's address is the client; `true`: any proxy; a number: that many hops; else addresses/subnets. */
+export type TrustProxySetting = boolean | number | string;
 
 export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -82,6 +96,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     simulatedFetchLatencyMs: read.int('SIMULATED_FETCH_LATENCY_MS', 0, 0, 60_000),
     apiKey: read.str('API_KEY'),
     corsOrigins: parseOrigins(read.str('CORS_ORIGINS')),
+    rateLimit: {
+      max: read.int('RATE_LIMIT_MAX', 600, 0, 1_000_000),
+      windowMs: read.int('RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
+    },
+    trustProxy: read.trustProxy('TRUST_PROXY'),
     syncFetchConcurrency: read.int('SYNC_FETCH_CONCURRENCY', 8, 1, 64),
     logFormat: read.oneOf('LOG_FORMAT', ['pretty', 'json'] as const, 'pretty'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'log'),
@@ -163,6 +182,25 @@ class EnvReader {
     }
     this.problems.push(`${name} must be none, local:<folder> or remote:<http(s) URL> (got "${raw}")`);
     return { type: 'none' };
+  }
+
+  /** `true`, `false`, a hop count, or addresses and subnets (`loopback`, `10.0.0.0/8`, ...), comma-separated. */
+  trustProxy(name: string): TrustProxySetting {
+    const raw = this.str(name);
+    if (raw === undefined || raw === 'false') return false;
+    if (raw === 'true') return true;
+    if (/^\d{1,3}$/.test(raw)) return Number(raw);
+    const entries = raw.split(',').map((entry) => entry.trim());
+    const valid = entries.every((entry) => {
+      if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+      const [address, bits, ...rest] = entry.split('/');
+      const version = isIP(address);
+      if (version === 0 || rest.length > 0) return false;
+      return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128));
+    });
+    if (valid) return entries.join(',');
+    this.problems.push(`${name} must be true, false, a number of proxies, or addresses/subnets such as loopback,10.0.0.0/8 (got "${raw}")`);
+    return false;
   }
 
   url(name: string, protocols: string[]): string | undefined {

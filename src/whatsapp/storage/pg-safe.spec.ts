@@ -95,6 +95,9 @@ describe('pgSafeTimestamp', () => {
     [1764150000.999, 1764150000],
     [0.4, 0],
     [32503680000, 32503680000],
+    [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+    [Number.MAX_SAFE_INTEGER + 2, null],
+    [1e19, null],
   ])('maps %p to %p', (input, expected) => {
     const result = pgSafeTimestamp(input);
     expect(result).toBe(expected);

@@ -41,9 +41,12 @@ function sanitizedJson(value: RawObject | readonly object[]): string {
   });
 }
 
-/** Unix seconds as a storable bigint: whole, finite, never negative. */
+/**
+ * Unix seconds as a storable bigint: whole, never negative. Past 2^53 a value cannot be read back
+ * exactly (and past 2^63 PostgreSQL refuses it): like NaN, it is unknown.
+ */
 export function pgSafeTimestamp(value: number | null): number | null {
-  if (value === null || !Number.isFinite(value)) return null;
+  if (value === null || !Number.isFinite(value) || Math.abs(value) > Number.MAX_SAFE_INTEGER) return null;
   return Math.max(0, Math.trunc(value));
 }
 
