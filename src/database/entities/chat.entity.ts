@@ -1,11 +1,12 @@
-import { Column, CreateDateColumn, Entity, Index, Unique, UpdateDateColumn } from 'typeorm';
+import { Column, Entity, Index, Unique } from 'typeorm';
 import type { RawObject } from '../../whatsapp/client/whatsapp.types';
 import { bigintAsNumber } from './bigint.transformer';
+import { Timestamped } from './timestamped';
 
 @Entity({ name: 'chats' })
 @Unique('uq_chats_session_wa_id', ['sessionId', 'waId'])
 @Index('ix_chats_session_timestamp', ['sessionId', 'timestamp'])
-export class ChatEntity {
+export class ChatEntity extends Timestamped {
   @Column({ type: 'bigint', primary: true, generated: 'identity', generatedIdentity: 'BY DEFAULT', transformer: bigintAsNumber })
   id: number;
 
@@ -36,10 +37,4 @@ export class ChatEntity {
 
   @Column({ type: 'jsonb' })
   raw: RawObject;
-
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  createdAt: Date;
-
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  updatedAt: Date;
 }

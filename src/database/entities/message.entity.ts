@@ -1,11 +1,12 @@
-import { Column, CreateDateColumn, Entity, Index, Unique, UpdateDateColumn } from 'typeorm';
+import { Column, Entity, Index, Unique } from 'typeorm';
 import type { RawObject } from '../../whatsapp/client/whatsapp.types';
 import { bigintAsNumber } from './bigint.transformer';
+import { Timestamped } from './timestamped';
 
 @Entity({ name: 'messages' })
 @Unique('uq_messages_session_wa_id', ['sessionId', 'waId'])
 @Index('ix_messages_chat_page', ['sessionId', 'chatId', 'timestamp', 'id'])
-export class MessageEntity {
+export class MessageEntity extends Timestamped {
   /** Database key; also the tie-breaker of the keyset cursor. */
   @Column({ type: 'bigint', primary: true, generated: 'identity', generatedIdentity: 'BY DEFAULT', transformer: bigintAsNumber })
   id: number;
@@ -44,10 +45,4 @@ export class MessageEntity {
 
   @Column({ type: 'jsonb' })
   raw: RawObject;
-
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  createdAt: Date;
-
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  updatedAt: Date;
 }

@@ -1,8 +1,9 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { SessionStatus, WaMe } from '../../whatsapp/client/whatsapp.types';
+import { Timestamped } from './timestamped';
 
 @Entity({ name: 'sessions' })
-export class SessionEntity {
+export class SessionEntity extends Timestamped {
   @PrimaryColumn({ name: 'session_id', type: 'varchar', length: 64 })
   sessionId: string;
 
@@ -14,10 +15,4 @@ export class SessionEntity {
 
   @Column({ name: 'last_error', type: 'text', nullable: true })
   lastError: string | null;
-
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
-  createdAt: Date;
-
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  updatedAt: Date;
 }
