@@ -1,4 +1,5 @@
 import { io, Socket } from 'socket.io-client';
+import type { MessageView } from '../src/whatsapp/events';
 import { WaMessage } from '../src/whatsapp/client/whatsapp.types';
 import { SimulatedAccountSpec, accountFromSpec } from '../src/whatsapp/client/simulated/simulated-account';
 import { SimulatedWhatsappClient } from '../src/whatsapp/client/simulated/simulated-whatsapp.client';
@@ -24,17 +25,8 @@ interface SessionBody {
   updatedAt: string | null;
 }
 
-interface MessageBody {
-  id: string;
-  chatId: string;
-  fromMe: boolean;
-  author: string | null;
-  body: string;
-  type: string;
-  timestamp: number;
-  hasMedia: boolean;
-  ack: number;
-}
+/** A message as the API answers it. */
+type MessageBody = MessageView;
 
 interface MessagePage {
   messages: MessageBody[];
