@@ -1,4 +1,4 @@
-import { browserArgs, findBrowser } from './chromium';
+import { browserArgs, findBrowser, runningInContainer } from './chromium';
 
 describe('findBrowser', () => {
   it('uses CHROME_PATH when it is executable', () => {
@@ -21,8 +21,16 @@ describe('findBrowser', () => {
 });
 
 describe('browserArgs', () => {
-  it('disables the sandbox only as root', () => {
-    expect(browserArgs(true)).toEqual(expect.arrayContaining(['--no-sandbox', '--disable-setuid-sandbox', '--disable-dev-shm-usage']));
-    expect(browserArgs(false)).not.toContain('--no-sandbox');
+  it('disables the sandbox only as root or in a container', () => {
+    expect(browserArgs(true, false)).toEqual(expect.arrayContaining(['--no-sandbox', '--disable-setuid-sandbox', '--disable-dev-shm-usage']));
+    expect(browserArgs(false, true)).toEqual(expect.arrayContaining(['--no-sandbox', '--disable-setuid-sandbox']));
+    expect(browserArgs(false, false)).not.toContain('--no-sandbox');
+  });
+});
+
+describe('runningInContainer', () => {
+  it('looks for the marker files container engines leave', () => {
+    expect(runningInContainer(['/nope/.dockerenv'])).toBe(false);
+    expect(runningInContainer(['/nope/.dockerenv', '/bin/sh'])).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 
 /** Where a browser usually is: Debian's Chromium first, then Google Chrome. */
 export const BROWSER_CANDIDATES = [
@@ -29,12 +29,13 @@ export function findBrowser(configured: string | undefined, candidates: readonly
 }
 
 /**
- * Flags for a server: no sandbox as root (Chromium refuses to start otherwise), small /dev/shm in
- * containers, and no background traffic to Google's services.
+ * Flags for a server: no sandbox as root (Chromium refuses to start otherwise) or in a container
+ * (where its namespaces are not allowed without extra privileges), small /dev/shm in containers, and
+ * no background traffic to Google's services.
  */
-export function browserArgs(runningAsRoot: boolean): string[] {
+export function browserArgs(runningAsRoot: boolean, inContainer: boolean): string[] {
   return [
-    ...(runningAsRoot ? ['--no-sandbox', '--disable-setuid-sandbox'] : []),
+    ...(runningAsRoot || inContainer ? ['--no-sandbox', '--disable-setuid-sandbox'] : []),
     '--disable-dev-shm-usage',
     '--disable-gpu',
     '--no-first-run',
@@ -43,6 +44,11 @@ export function browserArgs(runningAsRoot: boolean): string[] {
     '--disable-component-update',
     '--disable-sync',
   ];
+}
+
+/** Docker and Podman leave these marker files in every container. */
+export function runningInContainer(markers: readonly string[] = ['/.dockerenv', '/run/.containerenv']): boolean {
+  return markers.some((marker) => existsSync(marker));
 }
 
 function isExecutable(path: string): boolean {

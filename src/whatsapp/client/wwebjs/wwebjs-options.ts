@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { AuthStrategy, ClientOptions, LocalAuth, Store, WebCacheOptions } from 'whatsapp-web.js';
 import { CancellableRemoteAuth } from './cancellable-remote-auth';
 import { WebCacheSetting, WwebjsConfig } from '../../../config/app-config';
-import { browserArgs, findBrowser } from './chromium';
+import { browserArgs, findBrowser, runningInContainer } from './chromium';
 
 /** RemoteAuth zips the profile at most this often (the library's floor is 60 s). */
 const REMOTE_BACKUP_INTERVAL_MS = 5 * 60_000;
@@ -15,7 +15,7 @@ export function buildClientOptions(sessionId: string, config: WwebjsConfig, remo
     puppeteer: {
       executablePath: findBrowser(config.chromePath),
       headless: config.headless,
-      args: browserArgs(process.getuid?.() === 0),
+      args: browserArgs(process.getuid?.() === 0, runningInContainer()),
     },
     webVersionCache: toWebCacheOptions(config.webCache),
   };
