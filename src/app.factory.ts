@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { AppLogger } from './common/app-logger';
 import { answerClientErrorsAsJson } from './common/client-errors';
 import { originPolicy } from './common/origin-policy';
 import { securityHeaders } from './common/security-headers';
@@ -49,5 +50,5 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
 
 function createLogger(config: AppConfig): ConsoleLogger {
   const levels = LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1) as LogLevel[];
-  return new ConsoleLogger({ json: config.logFormat === 'json', logLevels: levels, colors: config.logFormat === 'pretty' });
+  return new AppLogger({ json: config.logFormat === 'json', logLevels: levels, colors: config.logFormat === 'pretty' });
 }
