@@ -27,6 +27,20 @@ export class ServiceProcess {
 
   /** Starts the service and resolves once it listens (its log says where). */
   static async start(env: Record<string, string>, timeoutMs = 30_000): Promise<ServiceProcess & { baseUrl: string }> {
+    const service = ServiceProcess.launch(env);
+    let exit: Exit | undefined;
+    void service.exited.then((e) => (exit = e));
+    await waitFor(() => exit !== undefined || /listening on http:\/\/[^\s"]+/.test(service.output), 'the service to listen', timeoutMs).catch((error: Error) => {
+      service.kill();
+      throw new Error(`${error.message}\n${service.output}`);
+    });
+    if (exit) throw new Error(`the service exited at start (${JSON.stringify(exit)}):\n${service.output}`);
+    const url = /listening on (http:\/\/[^\s"]+)/.exec(service.output)![1];
+    return Object.assign(service, { baseUrl: url.replace('localhost', '127.0.0.1') });
+  }
+
+  /** Starts the service without waiting for it: for a start that is expected to fail. */
+  static launch(env: Record<string, string>): ServiceProcess {
     // A cwd of its own: no `.env` of the developer's is read.
     const cwd = mkdtempSync(join(tmpdir(), 'wa-service-'));
     const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')], {
@@ -44,15 +58,7 @@ export class ServiceProcess {
     });
     const service = new ServiceProcess(child);
     void service.exited.then(() => rmSync(cwd, { recursive: true, force: true }));
-    let exit: Exit | undefined;
-    void service.exited.then((e) => (exit = e));
-    await waitFor(() => exit !== undefined || /listening on http:\/\/[^\s"]+/.test(service.output), 'the service to listen', timeoutMs).catch((error: Error) => {
-      child.kill('SIGKILL');
-      throw new Error(`${error.message}\n${service.output}`);
-    });
-    if (exit) throw new Error(`the service exited at start (${JSON.stringify(exit)}):\n${service.output}`);
-    const url = /listening on (http:\/\/[^\s"]+)/.exec(service.output)![1];
-    return Object.assign(service, { baseUrl: url.replace('localhost', '127.0.0.1') });
+    return service;
   }
 
   get pid(): number {
