@@ -80,6 +80,5 @@ function reasonOf(status: number): string {
     .toLowerCase()
     .split('_')
     .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
-    .join(' ')
-    .replace(/^Payload Too Large$/, 'Payload Too Large');
+    .join(' ');
 }

@@ -11,6 +11,7 @@ import {
 } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { SessionEntity } from '../database/entities/session.entity';
 import { apiKeyMatches } from '../common/api-key';
 import { isValidSessionId } from './dto/session-id';
 import {
@@ -68,13 +69,12 @@ export class WhatsappWebGateway implements OnGatewayInit, OnGatewayConnection {
     const sessionId = sessionIdOf(body);
     if (sessionId === undefined) return reply(ack, { ok: false, error: 'payload must be {"sessionId": "<1-64 of A-Z a-z 0-9 _ ->"}' });
     try {
-      const live = this.registry.get(sessionId);
-      if (!live && !(await this.sessions.find(sessionId))) {
-        return reply(ack, { ok: false, error: `session ${sessionId} was never started` });
-      }
+      // A session without a client in this process is known by its row, which also gives its status.
+      const stored = this.registry.get(sessionId) ? undefined : await this.sessions.find(sessionId);
+      if (stored === null) return reply(ack, { ok: false, error: `session ${sessionId} was never started` });
       await socket.join(roomOf(sessionId));
       reply(ack, { ok: true });
-      this.replayState(socket, sessionId);
+      this.replayState(socket, sessionId, stored);
     } catch (error) {
       this.logger.error(`session=${sessionId} join-session failed: ${(error as Error).message}`);
       reply(ack, { ok: false, error: 'join failed, try again' });
@@ -114,16 +114,13 @@ export class WhatsappWebGateway implements OnGatewayInit, OnGatewayConnection {
   }
 
   /** A late or reconnecting socket learns at once where the session and its sync stand. */
-  private replayState(socket: Socket, sessionId: string): void {
+  private replayState(socket: Socket, sessionId: string, stored: SessionEntity | undefined): void {
     const live = this.registry.get(sessionId);
     if (live) {
       socket.emit('session_status', { sessionId, status: live.status, ...(live.error ? { error: live.error } : {}) });
       if (live.status === 'qr') void live.qr?.then((qr) => socket.emit('qr', { sessionId, ...qr }));
-    } else {
-      void this.sessions.find(sessionId).then(
-        (row) => row && socket.emit('session_status', { sessionId, status: row.status }),
-        (error: Error) => this.logger.warn(`session=${sessionId} status replay failed: ${error.message}`),
-      );
+    } else if (stored) {
+      socket.emit('session_status', { sessionId, status: stored.status });
     }
     const latest = this.tracker.get(sessionId)?.latest;
     if (latest) socket.emit('sync_chats', latest);

@@ -93,29 +93,7 @@ describe('parseAccountSpec', () => {
   });
 
   it('keeps explicit values and accepts an empty account', () => {
-    const spec = parseAccountSpec(
-      {
-        scanAfterMs: 0,
-        fetchLatencyMs: 25,
-        chats: [
-          {
-            id: '9@c.us',
-            name: 'Nine',
-            isGroup: true,
-            unreadCount: 7,
-            timestamp: null,
-            archived: true,
-            pinned: true,
-            failFetch: true,
-            messages: [
-              { id: 'true_9@c.us_X', fromMe: true, author: '5@c.us', body: 'b', type: 'image', timestamp: 5, hasMedia: true, ack: 2 },
-            ],
-          },
-        ],
-      },
-      WHERE,
-    );
-    expect(spec).toEqual({
+    const explicit = {
       scanAfterMs: 0,
       fetchLatencyMs: 25,
       chats: [
@@ -133,7 +111,10 @@ describe('parseAccountSpec', () => {
           ],
         },
       ],
-    });
+    };
+    const spec = parseAccountSpec(explicit, WHERE);
+    // Every field was given, so the parsed spec is exactly the input.
+    expect(spec).toEqual(explicit);
     expect(parseAccountSpec({ chats: [] }, WHERE)).toEqual({ scanAfterMs: 500, fetchLatencyMs: 0, chats: [] });
   });
 
