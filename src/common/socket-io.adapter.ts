@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../config/app-config';
 import { originAllowed } from './origin-policy';
+import { EngineConnection, SocketWriteCoalescer } from './socket-write-coalescer';
 
 /**
  * The largest message a client may send. Clients send only `join-session` and `leave-session`
@@ -14,6 +15,8 @@ export const MAX_CLIENT_MESSAGE_BYTES = 128 * 1024;
 
 /** Socket.IO on the HTTP server's port, with the same CORS origins as REST, enforced at the handshake. */
 export class SocketIoAdapter extends IoAdapter {
+  private readonly coalescer = new SocketWriteCoalescer();
+
   constructor(
     app: INestApplicationContext,
     private readonly config: AppConfig,
@@ -23,12 +26,14 @@ export class SocketIoAdapter extends IoAdapter {
 
   override createIOServer(port: number, options?: ServerOptions): Server {
     const origin = this.config.corsOrigins === '*' ? true : this.config.corsOrigins;
-    return super.createIOServer(port, {
+    const server = super.createIOServer(port, {
       ...options,
       cors: { origin, credentials: true },
       maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
       // CORS headers do not bind WebSocket upgrades: a page of another site is refused here instead.
       allowRequest: (request: IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) => callback(null, originAllowed(this.config, request)),
     }) as Server;
+    server.engine.on('connection', (connection: EngineConnection) => this.coalescer.attach(connection));
+    return server;
   }
 }

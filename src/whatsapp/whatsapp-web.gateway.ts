@@ -3,7 +3,6 @@ import {
   Ack,
   ConnectedSocket,
   MessageBody,
-  OnGatewayConnection,
   OnGatewayInit,
   SubscribeMessage,
   WebSocketGateway,
@@ -26,7 +25,6 @@ import {
 import { SessionRegistry } from './session/session-registry';
 import { SessionRepository } from './session/session.repository';
 import { SyncTracker } from './sync/sync-tracker';
-import { batchSocketWrites } from './socket-write-batching';
 
 export type JoinAck = { ok: true } | { ok: false; error: string };
 type AckFn = ((response: JoinAck) => void) | undefined;
@@ -39,7 +37,7 @@ export const roomOf = (sessionId: string): string => `session:${sessionId}`;
  * events to one session's room only. Services call the `emit*` methods; they never see socket.io.
  */
 @WebSocketGateway()
-export class WhatsappWebGateway implements OnGatewayInit, OnGatewayConnection {
+export class WhatsappWebGateway implements OnGatewayInit {
   private readonly logger = new Logger(WhatsappWebGateway.name);
   @WebSocketServer() private readonly server: SyncServer;
 
@@ -58,10 +56,6 @@ export class WhatsappWebGateway implements OnGatewayInit, OnGatewayConnection {
       const given = typeof auth?.apiKey === 'string' ? auth.apiKey : socket.handshake.headers['x-api-key'];
       next(apiKeyMatches(apiKey, given) ? undefined : new Error('unauthorized'));
     });
-  }
-
-  handleConnection(socket: Socket): void {
-    batchSocketWrites(socket);
   }
 
   @SubscribeMessage('join-session')
