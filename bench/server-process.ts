@@ -16,7 +16,9 @@ export class ServerProcess {
 
   static async start(env: Record<string, string>): Promise<ServerProcess> {
     const port = await freePort();
-    const child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'main.js')], {
+    // BENCH_SERVER_NODE_ARGS: extra node flags for the server, e.g. `--cpu-prof` to profile a run.
+    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, join(__dirname, '..', 'dist', 'main.js')], {
       env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WA_PROVIDER: 'simulated', LOG_LEVEL: 'warn', RESTORE_SESSIONS: 'false', ...env },
       stdio: ['ignore', 'inherit', 'inherit'],
     });

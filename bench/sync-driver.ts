@@ -1,41 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { io, Socket } from 'socket.io-client';
+import { WatcherProcess } from './watcher-process';
 
 export interface SyncMeasurement {
   elapsedMs: number;
   messagesSynced: number;
   chatsProcessed: number;
   events: number;
-}
-
-/**
- * Checks the contract's `sync_chats` order as events arrive, keeping counters only (a million-message
- * run must not make the benchmark itself the memory hog).
- */
-class OrderCheck {
-  events = 0;
-  private expectedChat = 0;
-  private secondOfChat = false;
-  nChats = -1;
-  error: string | undefined;
-
-  accept(e: { currentChat: number; nChats: number; messagesSynced?: number; chatId?: string }): void {
-    this.events++;
-    if (this.error) return;
-    if (this.events === 1) {
-      if (e.currentChat !== 0) this.error = `first event has currentChat ${e.currentChat}`;
-      this.nChats = e.nChats;
-      this.expectedChat = 1;
-      return;
-    }
-    if (e.currentChat !== this.expectedChat || e.nChats !== this.nChats) {
-      this.error = `event ${this.events}: currentChat ${e.currentChat}, expected ${this.expectedChat}`;
-      return;
-    }
-    if (!this.secondOfChat && e.messagesSynced !== 0) this.error = `event ${this.events}: first event of chat ${e.currentChat} has messagesSynced ${e.messagesSynced}`;
-    if (this.secondOfChat) this.expectedChat++;
-    this.secondOfChat = !this.secondOfChat;
-  }
 }
 
 export async function startReadySession(url: string, sessionId: string): Promise<void> {
@@ -50,43 +20,25 @@ export async function startReadySession(url: string, sessionId: string): Promise
   }
 }
 
-async function joinedSocket(url: string, sessionId: string): Promise<Socket> {
-  const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
-  await new Promise<void>((resolve, reject) =>
-    socket.emit('join-session', { sessionId }, (ack: { ok: boolean; error?: string }) => (ack.ok ? resolve() : reject(new Error(ack.error)))),
-  );
-  return socket;
-}
-
 /**
- * POSTs a sync with `clients` sockets in the room (the first checks the event order) and measures
- * the time to its answer.
+ * POSTs a sync with `clients` sockets in the room, each checking the event order and count, and
+ * measures the time to its answer.
  */
 export async function measureSync(url: string, sessionId: string, limitPerChat: number, clients: number): Promise<SyncMeasurement> {
-  const sockets = await Promise.all(Array.from({ length: clients }, () => joinedSocket(url, sessionId)));
-  const check = new OrderCheck();
-  const done = new Promise<void>((resolve) => {
-    if (sockets.length === 0) return resolve();
-    sockets[0].on('sync_chats', (e) => check.accept(e));
-    sockets[0].once('sync_chats_done', () => resolve());
-  });
+  const watchers = clients > 0 ? await WatcherProcess.start({ url, sessionId, clients }) : undefined;
   try {
     const started = performance.now();
     const response = await fetch(`${url}/whatsapp-web/session/${sessionId}/sync-chats?limitPerChat=${limitPerChat}`, { method: 'POST' });
     const elapsedMs = performance.now() - started;
     const body = (await response.json()) as { messagesSynced: number; chatsProcessed: number; message: string };
     if (response.status !== 200) throw new Error(`sync: ${response.status} ${body.message}`);
-    await done;
-    if (check.error) throw new Error(`event order broken: ${check.error}`);
-    if (sockets.length > 0 && check.events !== 2 * body.chatsProcessed + 1) {
-      throw new Error(`expected ${2 * body.chatsProcessed + 1} sync_chats events, got ${check.events}`);
-    }
-    return { elapsedMs, messagesSynced: body.messagesSynced, chatsProcessed: body.chatsProcessed, events: check.events };
+    const expected = 2 * body.chatsProcessed + 1;
+    const seen = watchers ? await watchers.finished() : { events: [], errors: [] };
+    if (seen.errors.length > 0) throw new Error(`event order broken: ${seen.errors[0]}`);
+    const short = seen.events.find((n) => n !== expected);
+    if (short !== undefined) throw new Error(`expected ${expected} sync_chats events at every client, one got ${short}`);
+    return { elapsedMs, messagesSynced: body.messagesSynced, chatsProcessed: body.chatsProcessed, events: seen.events[0] ?? 0 };
   } finally {
-    for (const socket of sockets) socket.close();
+    watchers?.stop();
   }
 }
