@@ -22,14 +22,18 @@ export async function startReadySession(url: string, sessionId: string): Promise
 
 /**
  * POSTs a sync with `clients` sockets in the room, each checking the event order and count, and
- * measures the time to its answer.
+ * measures the time to its answer. `pauseClients` stops the clients' process until the answer, so
+ * that the time is the server's and the database's alone (the clients then read the events they
+ * were sent and check them as usual).
  */
-export async function measureSync(url: string, sessionId: string, limitPerChat: number, clients: number): Promise<SyncMeasurement> {
+export async function measureSync(url: string, sessionId: string, limitPerChat: number, clients: number, pauseClients = false): Promise<SyncMeasurement> {
   const watchers = clients > 0 ? await WatcherProcess.start({ url, sessionId, clients }) : undefined;
   try {
+    if (pauseClients) watchers?.pause(true);
     const started = performance.now();
     const response = await fetch(`${url}/whatsapp-web/session/${sessionId}/sync-chats?limitPerChat=${limitPerChat}`, { method: 'POST' });
     const elapsedMs = performance.now() - started;
+    if (pauseClients) watchers?.pause(false);
     const body = (await response.json()) as { messagesSynced: number; chatsProcessed: number; message: string };
     if (response.status !== 200) throw new Error(`sync: ${response.status} ${body.message}`);
     const expected = 2 * body.chatsProcessed + 1;

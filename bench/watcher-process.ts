@@ -52,7 +52,16 @@ export class WatcherProcess {
     return report;
   }
 
+  /**
+   * Stops (SIGSTOP) or resumes (SIGCONT) the clients: stopped, they read nothing while the server
+   * still sends them every event; the kernel and the server's streams keep the bytes until they resume.
+   */
+  pause(paused: boolean): void {
+    this.child.kill(paused ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   stop(): void {
-    if (this.child.exitCode === null) this.child.kill();
+    // SIGKILL: a paused process would keep a SIGTERM pending.
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
   }
 }

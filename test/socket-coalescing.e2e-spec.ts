@@ -33,7 +33,12 @@ describe('Socket write coalescing with real Socket.IO', () => {
         };
       }
     });
-    server.on('connection', (socket) => socket.on('join', (ack: () => void) => void socket.join('room') || ack()));
+    server.on('connection', (socket) =>
+      socket.on('join', async (ack: () => void) => {
+        await socket.join('room');
+        ack();
+      }),
+    );
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
     clients = await Promise.all(
