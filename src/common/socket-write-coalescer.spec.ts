@@ -2,101 +2,144 @@ import { EventEmitter } from 'node:events';
 import { SocketWriteCoalescer } from './socket-write-coalescer';
 
 type Packet = { options?: { wsPreEncodedFrame?: Buffer[] } };
+type Callback = (error?: Error) => void;
 
-/** An engine.io websocket transport as far as the coalescer sees it, logging what reaches the TCP stream. */
+/**
+ * An engine.io websocket transport as far as the coalescer sees it: `send` and `sendFrame` log what
+ * would reach the TCP stream and keep the completion callback, which a test calls as the kernel would.
+ */
 function websocketTransport(log: string[], { preEncoded = true } = {}) {
+  const pending: Callback[] = [];
   const stream = { cork: () => log.push('cork'), uncork: () => log.push('uncork') };
-  const onSentLast = () => log.push('sent');
-  return {
+  const transport = {
     name: 'websocket',
     writable: true,
-    socket: { _socket: stream, _sender: { sendFrame: (list: Buffer[], cb: () => void) => log.push(`frame ${list.map(String).join('|')} ${cb === onSentLast ? 'last' : '?'}`) } },
-    _onSentLast: onSentLast,
+    socket: {
+      _socket: stream,
+      _sender: {
+        sendFrame: (list: Buffer[], cb: Callback) => {
+          log.push(`frame ${list.map(String).join(' + ')}`);
+          pending.push(cb);
+        },
+      },
+    },
+    _onSentLast: ((error?: Error) => log.push(error ? `failed ${error.message}` : 'completed')) as Callback,
     _canSendPreEncodedFrame: () => preEncoded,
-    send: (packets: Packet[]) => log.push(`send ${packets.length}`),
+    // engine.io's own send: one frame per packet, the last with `_onSentLast` read at call time.
+    send(packets: Packet[]) {
+      log.push(`send ${packets.length}`);
+      pending.push(this._onSentLast);
+    },
   };
+  /** The kernel finishing the oldest write in flight. */
+  const written = (error?: Error) => pending.shift()!(error);
+  return { transport, written };
 }
 
 const frame = (text: string): Packet => ({ options: { wsPreEncodedFrame: [Buffer.from('#'), Buffer.from(text)] } });
 
-function attached(transport: object) {
+function attach(transport: object, coalescer = new SocketWriteCoalescer(25)) {
   const connection = Object.assign(new EventEmitter(), { transport });
-  const coalescer = new SocketWriteCoalescer(25);
   coalescer.attach(connection);
-  return { connection, coalescer, send: (packets: Packet[]) => (transport as { send(p: Packet[]): void }).send(packets) };
+  return { connection, coalescer };
 }
 
 describe('SocketWriteCoalescer', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
-  it('writes the first packet after a quiet spell at once and holds the ones that follow until the interval ends', () => {
+  it('completes a write to a quiet socket at once', () => {
     const log: string[] = [];
-    const { send } = attached(websocketTransport(log));
-    send([frame('a')]);
-    send([frame('b')]);
-    send([frame('c')]);
-    expect(log).toEqual(['send 1', 'cork', 'send 1', 'send 1']);
+    const { transport, written } = websocketTransport(log);
+    attach(transport);
+    transport.send([frame('a')]);
+    written();
+    expect(log).toEqual(['send 1', 'completed']);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('hands a busy socket\'s next completion to engine.io only when the interval ends: one write per interval', () => {
+    const log: string[] = [];
+    const { transport, written } = websocketTransport(log);
+    attach(transport);
+    transport.send([frame('a')]);
+    written(); // quiet: at once
+    transport.send([frame('b')]);
+    written(); // within the interval: engine.io keeps queueing
+    expect(log).toEqual(['send 1', 'completed', 'send 1']);
+    jest.advanceTimersByTime(24);
+    expect(log).toHaveLength(3);
+    jest.advanceTimersByTime(1);
+    expect(log).toEqual(['send 1', 'completed', 'send 1', 'completed']);
+    // engine.io now sends its queue; that write completes right after the last one: deferred again.
+    transport.send([frame('c'), frame('d')]);
+    written();
+    expect(log.slice(4)).toEqual(['frame #c#d']);
     jest.advanceTimersByTime(25);
-    expect(log.slice(4)).toEqual(['uncork']);
-    send([frame('d')]);
-    expect(log.slice(5)).toEqual(['send 1']);
+    expect(log.slice(5)).toEqual(['completed']);
   });
 
-  it('writes a batch of room frames as one buffer with engine.io\'s last-packet callback', () => {
+  it('passes a write error through at once', () => {
     const log: string[] = [];
-    const transport = websocketTransport(log);
-    const { send } = attached(transport);
-    send([frame('a'), frame('b'), frame('c')]);
-    expect(log).toEqual(['frame #a#b#c last']);
+    const { transport, written } = websocketTransport(log);
+    attach(transport);
+    transport.send([frame('a')]);
+    written();
+    transport.send([frame('b')]);
+    written(new Error('EPIPE'));
+    expect(log).toEqual(['send 1', 'completed', 'send 1', 'failed EPIPE']);
+  });
+
+  it('writes a batch of room frames as one buffer, and makes the transport unwritable until it completes', () => {
+    const log: string[] = [];
+    const { transport, written } = websocketTransport(log);
+    attach(transport);
+    transport.send([frame('a'), frame('b'), frame('c')]);
+    expect(log).toEqual(['frame #a#b#c']);
     expect(transport.writable).toBe(false);
+    written();
+    expect(log.slice(1)).toEqual(['completed']);
   });
 
-  it('leaves a batch to engine.io, corked into one write, when a packet is not a prebuilt frame', () => {
+  it('leaves a batch to engine.io, corked into one write, when it must build the frames itself', () => {
     const log: string[] = [];
-    const { send } = attached(websocketTransport(log));
-    send([frame('a'), {}]);
+    const { transport } = websocketTransport(log, { preEncoded: false });
+    attach(transport);
+    transport.send([frame('a'), frame('b')]);
     expect(log).toEqual(['cork', 'send 2', 'uncork']);
-  });
-
-  it('holds engine.io\'s own sends too when it may not use prebuilt frames (compression)', () => {
-    const log: string[] = [];
-    const { send } = attached(websocketTransport(log, { preEncoded: false }));
-    send([frame('a')]);
-    send([frame('b'), frame('c')]);
-    expect(log).toEqual(['send 1', 'cork', 'send 2']);
   });
 
   it('patches the websocket transport a long-polling connection upgrades to, and only that', () => {
     const log: string[] = [];
     const polling = { name: 'polling', send: jest.fn() };
-    const { connection } = attached(polling);
-    expect(polling.send).not.toHaveBeenCalled();
+    const { connection } = attach(polling);
     expect(Object.keys(polling)).toEqual(['name', 'send']);
-    const upgraded = websocketTransport(log);
+    const { transport: upgraded } = websocketTransport(log);
     connection.emit('upgrade', upgraded);
     upgraded.send([frame('a'), frame('b')]);
-    expect(log).toEqual(['frame #a#b last']);
+    expect(log).toEqual(['frame #a#b']);
   });
 
   it('changes nothing when the internals are not the expected ones', () => {
     const send = jest.fn();
-    const transport = { name: 'websocket', socket: {}, send };
-    attached(transport);
+    const transport = { name: 'websocket', socket: { _socket: { cork() {}, uncork() {} } }, send };
+    attach(transport);
     expect(transport.send).toBe(send);
   });
 
-  it('flushes every held socket with one timer', () => {
+  it('completes every busy socket with one timer', () => {
     const log: string[] = [];
-    const one = websocketTransport(log);
-    const two = websocketTransport(log);
     const coalescer = new SocketWriteCoalescer(25);
-    coalescer.attach(Object.assign(new EventEmitter(), { transport: one }));
-    coalescer.attach(Object.assign(new EventEmitter(), { transport: two }));
-    for (const t of [one, two, one, two]) t.send([frame('x')]);
+    const sockets = [websocketTransport(log), websocketTransport(log)];
+    for (const { transport } of sockets) attach(transport, coalescer);
+    for (const { transport, written } of [...sockets, ...sockets]) {
+      transport.send([frame('x')]);
+      written();
+    }
+    expect(log.filter((l) => l === 'completed')).toHaveLength(2);
     expect(jest.getTimerCount()).toBe(1);
     jest.advanceTimersByTime(25);
-    expect(log.filter((l) => l === 'uncork')).toHaveLength(2);
+    expect(log.filter((l) => l === 'completed')).toHaveLength(4);
     expect(jest.getTimerCount()).toBe(0);
   });
 });

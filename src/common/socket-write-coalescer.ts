@@ -6,13 +6,14 @@ interface CorkableStream {
 interface EnginePacket {
   options?: { wsPreEncodedFrame?: Buffer[] };
 }
+type SentCallback = (error?: Error) => void;
 interface WebSocketTransport {
   name: string;
   writable: boolean;
   send(packets: EnginePacket[]): void;
-  socket?: { _socket?: CorkableStream; _sender?: { sendFrame?(list: Buffer[], cb: (error?: Error) => void): void } };
+  socket?: { _socket?: CorkableStream; _sender?: { sendFrame?(list: Buffer[], cb: SentCallback): void } };
   _canSendPreEncodedFrame?(packet: EnginePacket): boolean;
-  _onSentLast?(error?: Error): void;
+  _onSentLast?: SentCallback;
   __coalesced?: boolean;
 }
 /** An engine.io connection: its current transport, and the transport it upgrades to. */
@@ -21,23 +22,26 @@ export interface EngineConnection {
   on(event: 'upgrade', listener: (transport: unknown) => void): unknown;
 }
 
-/** How long a busy websocket's writes are held to go out together: far below what a progress UI shows. */
+/** The least time between two writes to a busy websocket: far below what a progress UI shows. */
 export const SOCKET_FLUSH_INTERVAL_MS = 25;
 
 /**
- * Sends bursts of Socket.IO packets to a websocket as one write instead of one syscall per frame.
+ * Paces each websocket to at most one write per interval while it is busy, and writes each batch as
+ * one buffer.
  *
  * A sync emits two progress events per chat to every socket in the room, a thousand or more a
- * second. Written one by one, each costs every watcher a syscall and a pass through the stream
- * machinery, and with 20 watchers that was most of the events' cost. Here the first write after a
- * quiet spell goes out at once (an ack or a lone event waits for nothing); the writes that follow
- * within the interval are held in the TCP socket (cork) and leave together when it ends. Holding
- * bytes in one stream cannot reorder them: every socket still sees the contract's exact order.
- * Where the internals are not as expected (another engine.io version, long-polling), nothing changes.
+ * second. Written one by one, each event costs every watcher a syscall and wakes its reader; with 20
+ * watchers that was most of the events' cost. engine.io already queues packets while a write is in
+ * flight and sends the queue in one go when the write completes. Here, that completion is handed to
+ * engine.io at the end of the interval when the socket's previous write completed less than one
+ * interval ago: during a burst, each socket gets one write per interval carrying everything queued
+ * meanwhile. A write to a socket that was quiet (an ack, a lone event) completes at once, so nothing
+ * waits when nothing is busy. Packets leave in the order engine.io queued them: every socket still
+ * sees the contract's exact order. Where the internals are not as expected (another engine.io
+ * version, long-polling), nothing changes.
  */
 export class SocketWriteCoalescer {
-  /** Streams that wrote within the current interval; `true` once their writes are being held. */
-  private readonly active = new Map<CorkableStream, boolean>();
+  private deferred: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly intervalMs = SOCKET_FLUSH_INTERVAL_MS) {}
@@ -47,25 +51,38 @@ export class SocketWriteCoalescer {
     connection.on('upgrade', (transport) => this.patch(transport as WebSocketTransport));
   }
 
-  /** Sends everything held now (the interval's end). */
+  /** Hands every deferred completion to engine.io now (the interval's end). */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const held = [...this.active].filter(([, corked]) => corked).map(([stream]) => stream);
-    this.active.clear();
-    for (const stream of held) stream.uncork();
+    const due = this.deferred;
+    this.deferred = [];
+    for (const complete of due) complete();
   }
 
   private patch(transport: WebSocketTransport | undefined): void {
     if (!transport || transport.__coalesced || transport.name !== 'websocket' || typeof transport.send !== 'function') return;
     const stream = transport.socket?._socket;
-    if (!stream || typeof stream.cork !== 'function' || typeof stream.uncork !== 'function') return;
+    const onSentLast = transport._onSentLast;
+    if (!stream || typeof stream.cork !== 'function' || typeof stream.uncork !== 'function' || typeof onSentLast !== 'function') return;
+
+    let lastCompletedAt = -Infinity;
+    const complete = () => {
+      lastCompletedAt = performance.now();
+      onSentLast();
+    };
+    // engine.io reads `_onSentLast` at each send: every write's completion passes through here.
+    transport._onSentLast = (error?: Error) => {
+      if (error) return onSentLast(error);
+      if (performance.now() - lastCompletedAt >= this.intervalMs) return complete();
+      this.defer(complete);
+    };
+
     const send = transport.send.bind(transport);
     transport.send = (packets: EnginePacket[]) => {
-      const held = this.hold(stream);
-      if (packets.length > 1 && sendAsOneWrite(transport, packets)) return;
-      if (held || packets.length < 2) return send(packets);
-      // Sent at once, but still as one write: ws would otherwise make a syscall per frame.
+      if (packets.length < 2) return send(packets);
+      if (sendAsOneWrite(transport, packets)) return;
+      // Frames engine.io must build itself (compression on): still one syscall for the batch.
       stream.cork();
       try {
         send(packets);
@@ -76,19 +93,9 @@ export class SocketWriteCoalescer {
     transport.__coalesced = true;
   }
 
-  /** Whether this write is held for the interval's end; the first one of a quiet stream is not. */
-  private hold(stream: CorkableStream): boolean {
-    const corked = this.active.get(stream);
-    if (corked === undefined) {
-      this.active.set(stream, false);
-      this.timer ??= setTimeout(() => this.flush(), this.intervalMs);
-      return false;
-    }
-    if (!corked) {
-      stream.cork();
-      this.active.set(stream, true);
-    }
-    return true;
+  private defer(complete: () => void): void {
+    this.deferred.push(complete);
+    this.timer ??= setTimeout(() => this.flush(), this.intervalMs);
   }
 }
 
