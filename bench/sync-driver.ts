@@ -6,6 +6,8 @@ export interface SyncMeasurement {
   messagesSynced: number;
   chatsProcessed: number;
   events: number;
+  /** CPU the watching clients used (their own process; 0 without clients). */
+  clientsCpuSeconds: number;
 }
 
 export async function startReadySession(url: string, sessionId: string): Promise<void> {
@@ -20,28 +22,30 @@ export async function startReadySession(url: string, sessionId: string): Promise
   }
 }
 
+/** Who watches the run: `clients` sockets in the room, of which `lean` are lean protocol clients. */
+export interface Watchers {
+  clients: number;
+  lean?: number;
+}
+
 /**
- * POSTs a sync with `clients` sockets in the room, each checking the event order and count, and
- * measures the time to its answer. `pauseClients` stops the clients' process until the answer, so
- * that the time is the server's and the database's alone (the clients then read the events they
- * were sent and check them as usual).
+ * POSTs a sync with the watchers in the room, each checking that every event arrives (socket.io-client
+ * ones also their order), and measures the time to its answer.
  */
-export async function measureSync(url: string, sessionId: string, limitPerChat: number, clients: number, pauseClients = false): Promise<SyncMeasurement> {
-  const watchers = clients > 0 ? await WatcherProcess.start({ url, sessionId, clients }) : undefined;
+export async function measureSync(url: string, sessionId: string, limitPerChat: number, { clients, lean = 0 }: Watchers): Promise<SyncMeasurement> {
+  const watchers = clients > 0 ? await WatcherProcess.start({ url, sessionId, clients, lean }) : undefined;
   try {
-    if (pauseClients) watchers?.pause(true);
     const started = performance.now();
     const response = await fetch(`${url}/whatsapp-web/session/${sessionId}/sync-chats?limitPerChat=${limitPerChat}`, { method: 'POST' });
     const elapsedMs = performance.now() - started;
-    if (pauseClients) watchers?.pause(false);
     const body = (await response.json()) as { messagesSynced: number; chatsProcessed: number; message: string };
     if (response.status !== 200) throw new Error(`sync: ${response.status} ${body.message}`);
     const expected = 2 * body.chatsProcessed + 1;
-    const seen = watchers ? await watchers.finished() : { events: [], errors: [] };
+    const seen = watchers ? await watchers.finished() : { events: [], errors: [], cpuSeconds: 0 };
     if (seen.errors.length > 0) throw new Error(`event order broken: ${seen.errors[0]}`);
     const short = seen.events.find((n) => n !== expected);
     if (short !== undefined) throw new Error(`expected ${expected} sync_chats events at every client, one got ${short}`);
-    return { elapsedMs, messagesSynced: body.messagesSynced, chatsProcessed: body.chatsProcessed, events: seen.events[0] ?? 0 };
+    return { elapsedMs, messagesSynced: body.messagesSynced, chatsProcessed: body.chatsProcessed, events: seen.events[0] ?? 0, clientsCpuSeconds: seen.cpuSeconds };
   } finally {
     watchers?.stop();
   }

@@ -1,13 +1,21 @@
-import { ChildProcess, fork } from 'node:child_process';
-import { setPriority } from 'node:os';
+import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 export interface WatcherCommand {
   url: string;
   sessionId: string;
   clients: number;
+  /** How many of `clients` are lean protocol clients (the others are socket.io-client, checking the order). */
+  lean: number;
 }
-export type WatcherReport = { kind: 'ready' } | { kind: 'done'; events: number[]; errors: string[] } | { kind: 'failed'; error: string };
+export interface WatchersSeen {
+  /** `sync_chats` events each client received. */
+  events: number[];
+  errors: string[];
+  /** CPU the clients' process used from the run's start to the last `sync_chats_done`. */
+  cpuSeconds: number;
+}
+export type WatcherReport = { kind: 'ready' } | ({ kind: 'done' } & WatchersSeen) | { kind: 'failed'; error: string };
 
 /**
  * `clients` Socket.IO clients watching a session's room, in their own process at the lowest CPU
@@ -23,8 +31,9 @@ export class WatcherProcess {
   ) {}
 
   static async start(command: WatcherCommand): Promise<WatcherProcess> {
-    const child = fork(join(__dirname, 'watcher-main.ts'), [], { execArgv: ['-r', 'ts-node/register/transpile-only'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    setPriority(child.pid ?? 0, 19);
+    const node = [process.execPath, '-r', 'ts-node/register/transpile-only', join(__dirname, 'watcher-main.ts')];
+    // Every thread of it niced (V8's GC and compiler threads too, which `setPriority` on the pid misses).
+    const child = spawn('nice', ['-n', '19', ...node], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const reports = (kind: 'ready' | 'done') =>
       new Promise<WatcherReport>((resolve, reject) => {
         const onMessage = (report: WatcherReport) => {
@@ -46,22 +55,13 @@ export class WatcherProcess {
   }
 
   /** Every client's event count and any order errors, once all have seen `sync_chats_done`. */
-  async finished(): Promise<{ events: number[]; errors: string[] }> {
+  async finished(): Promise<WatchersSeen> {
     const report = await this.result;
     if (report.kind !== 'done') throw new Error(`watchers: ${report.kind === 'failed' ? report.error : report.kind}`);
     return report;
   }
 
-  /**
-   * Stops (SIGSTOP) or resumes (SIGCONT) the clients: stopped, they read nothing while the server
-   * still sends them every event; the kernel and the server's streams keep the bytes until they resume.
-   */
-  pause(paused: boolean): void {
-    this.child.kill(paused ? 'SIGSTOP' : 'SIGCONT');
-  }
-
   stop(): void {
-    // SIGKILL: a paused process would keep a SIGTERM pending.
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    if (this.child.exitCode === null) this.child.kill();
   }
 }
