@@ -5,7 +5,7 @@ import { BenchPostgres } from './bench-postgres';
 import { copyLimit } from './copy-limit';
 import { seedWay } from './seed-way';
 import { ServerProcess } from './server-process';
-import { SyncMeasurement, measureSync, startReadySession } from './sync-driver';
+import { SyncMeasurement, Watchers, measureSync, startReadySession } from './sync-driver';
 
 /*
  * `npm run bench`: the whole sync path (server process, database, socket.io clients) against the
@@ -73,10 +73,10 @@ async function main(): Promise<void> {
     results.latencyBound = { sequential, concurrent, speedup: sequential.elapsedMs / concurrent.elapsedMs };
 
     // Progress events' cost: the same run with no client in the room and with 20. The clients run in
-    // a niced process of their own; in the measured arm one is a socket.io-client checking the order
-    // and 19 are lean protocol clients, so that little of the clients' own CPU (which real browsers
-    // spend on their own machines) competes with the server on these 2 cores; an arm of 20
-    // socket.io-clients shows what full clients on the same cores add. Each server first runs three
+    // a niced process of their own; in the measured arm they are lean protocol clients (the first
+    // checking every event's payload and order, the others counting), so that little of the clients'
+    // own CPU (which real browsers spend on their own machines) competes with the server on these 2
+    // cores; an arm of 20 socket.io-clients shows what full clients on the same cores add. Each server first runs three
     // syncs of another session (one message per chat, the same clients watching), so that every arm
     // measures a warmed-up process rather than V8 compiling the sync and event paths.
     // Five rounds of the three arms, medians.
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     type Arm = SyncMeasurement & { serverCpu: number };
     const arms = { alone: [] as Arm[], lean: [] as Arm[], full: [] as Arm[] };
     for (let i = 0; i < ROUNDS; i++) {
-      const measure = (label: string, watchers: { clients: number; lean: number }) =>
+      const measure = (label: string, watchers: Watchers) =>
         withServer(pg, `${label}_${i}`, account, async (s) => {
           await startReadySession(s.url, 'warmup');
           for (let w = 0; w < 3; w++) await measureSync(s.url, 'warmup', 1, watchers);
@@ -92,9 +92,9 @@ async function main(): Promise<void> {
           const run = await measureSync(s.url, 'bench', 100, watchers);
           return { ...run, serverCpu: s.cpuSeconds() - cpu };
         });
-      arms.alone.push(await measure('alone', { clients: 0, lean: 0 }));
-      arms.lean.push(await measure('lean', { clients: 20, lean: 19 }));
-      arms.full.push(await measure('full', { clients: 20, lean: 0 }));
+      arms.alone.push(await measure('alone', { clients: 0 }));
+      arms.lean.push(await measure('lean', { clients: 20, lean: true }));
+      arms.full.push(await measure('full', { clients: 20, lean: false }));
     }
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
     const ms = (arm: Arm[]) => median(arm.map((m) => m.elapsedMs));

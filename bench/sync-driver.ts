@@ -22,17 +22,17 @@ export async function startReadySession(url: string, sessionId: string): Promise
   }
 }
 
-/** Who watches the run: `clients` sockets in the room, of which `lean` are lean protocol clients. */
+/** Who watches the run: `clients` sockets in the room, socket.io-clients or lean protocol clients. */
 export interface Watchers {
   clients: number;
-  lean?: number;
+  lean?: boolean;
 }
 
 /**
- * POSTs a sync with the watchers in the room, each checking that every event arrives (socket.io-client
- * ones also their order), and measures the time to its answer.
+ * POSTs a sync with the watchers in the room, checking that every event arrives at every client and
+ * in order, and measures the time to its answer.
  */
-export async function measureSync(url: string, sessionId: string, limitPerChat: number, { clients, lean = 0 }: Watchers): Promise<SyncMeasurement> {
+export async function measureSync(url: string, sessionId: string, limitPerChat: number, { clients, lean = false }: Watchers): Promise<SyncMeasurement> {
   const watchers = clients > 0 ? await WatcherProcess.start({ url, sessionId, clients, lean }) : undefined;
   try {
     const started = performance.now();

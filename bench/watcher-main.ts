@@ -5,8 +5,8 @@ import type { WatcherCommand, WatcherReport } from './watcher-process';
 
 /*
  * The benchmark's Socket.IO clients, in a process of their own (see watcher-process.ts): each joins
- * the session's room for one run until `sync_chats_done`; socket.io-client ones check every
- * `sync_chats` event and its order, lean ones count them.
+ * the session's room for one run until `sync_chats_done`. socket.io-clients each check every
+ * `sync_chats` event and its order; of lean clients, the first checks them and the others count them.
  */
 async function joinedSocket(url: string, sessionId: string): Promise<Socket> {
   const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
@@ -27,21 +27,29 @@ function watch(socket: Socket): Promise<OrderCheck> {
 }
 
 async function run({ url, sessionId, clients, lean }: WatcherCommand): Promise<void> {
-  const sockets = await Promise.all(Array.from({ length: clients - lean }, () => joinedSocket(url, sessionId)));
-  const leanClients = await Promise.all(Array.from({ length: lean }, () => LeanClient.join(url, sessionId)));
-  const checks = Promise.all(sockets.map(watch));
-  const counts = Promise.all(leanClients.map((c) => c.finished()));
   const cpu = process.cpuUsage();
+  let checks: Promise<Array<{ events: number; error?: string }>>;
+  let closeAll: () => void;
+  if (lean) {
+    // The first one checks the order and payloads, the others count.
+    const leanClients = await Promise.all(Array.from({ length: clients }, (_, i) => LeanClient.join(url, sessionId, i === 0)));
+    checks = Promise.all(leanClients.map((c) => c.finished()));
+    closeAll = () => leanClients.forEach((c) => c.close());
+  } else {
+    const sockets = await Promise.all(Array.from({ length: clients }, () => joinedSocket(url, sessionId)));
+    checks = Promise.all(sockets.map(watch));
+    closeAll = () => sockets.forEach((s) => s.close());
+  }
+  const joined = process.cpuUsage(cpu);
   send({ kind: 'ready' });
-  const [done, leanCounts] = await Promise.all([checks, counts]);
+  const done = await checks;
   const used = process.cpuUsage(cpu);
-  for (const socket of sockets) socket.close();
-  for (const client of leanClients) client.close();
+  closeAll();
   send({
     kind: 'done',
-    events: [...done.map((c) => c.events), ...leanCounts],
+    events: done.map((c) => c.events),
     errors: done.flatMap((c) => (c.error ? [c.error] : [])),
-    cpuSeconds: (used.user + used.system) / 1e6,
+    cpuSeconds: (used.user + used.system - joined.user - joined.system) / 1e6,
   });
 }
 

@@ -5,8 +5,8 @@ export interface WatcherCommand {
   url: string;
   sessionId: string;
   clients: number;
-  /** How many of `clients` are lean protocol clients (the others are socket.io-client, checking the order). */
-  lean: number;
+  /** Lean protocol clients (see lean-client.ts) instead of socket.io-clients. */
+  lean: boolean;
 }
 export interface WatchersSeen {
   /** `sync_chats` events each client received. */
