@@ -103,19 +103,32 @@ export class SocketWriteCoalescer {
  * What engine.io's websocket `send` does with frames Socket.IO built once for a whole room (one
  * `sendFrame` per packet, the last one's callback making the transport writable again), done with
  * one buffer and one write for the batch. False, having done nothing, unless every packet is such a
- * frame and engine.io would itself have sent it that way.
+ * frame and engine.io would itself have sent it that way. Plain loops: this runs for every socket
+ * of a room at every interval of a sync.
  */
 function sendAsOneWrite(transport: WebSocketTransport, packets: EnginePacket[]): boolean {
   const sender = transport.socket?._sender;
   const onSentLast = transport._onSentLast;
   if (typeof sender?.sendFrame !== 'function' || typeof onSentLast !== 'function' || typeof transport._canSendPreEncodedFrame !== 'function') return false;
-  const parts: Buffer[] = [];
-  for (const packet of packets) {
-    const frame = packet.options?.wsPreEncodedFrame;
-    if (!transport._canSendPreEncodedFrame(packet) || !Array.isArray(frame)) return false;
-    parts.push(...frame);
+  // engine.io's test is about the transport (no compression, a ws sender) and whether the packet
+  // has a frame: asked for the first packet, the rest only need their frame.
+  if (!transport._canSendPreEncodedFrame(packets[0])) return false;
+  let length = 0;
+  for (let i = 0; i < packets.length; i++) {
+    const frame = packets[i].options?.wsPreEncodedFrame;
+    if (!Array.isArray(frame)) return false;
+    for (let j = 0; j < frame.length; j++) length += frame[j].length;
+  }
+  const batch = Buffer.allocUnsafe(length);
+  let offset = 0;
+  for (let i = 0; i < packets.length; i++) {
+    const frame = packets[i].options!.wsPreEncodedFrame!;
+    for (let j = 0; j < frame.length; j++) {
+      batch.set(frame[j], offset);
+      offset += frame[j].length;
+    }
   }
   transport.writable = false;
-  sender.sendFrame([Buffer.concat(parts)], onSentLast);
+  sender.sendFrame([batch], onSentLast);
   return true;
 }
