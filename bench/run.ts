@@ -74,12 +74,12 @@ async function main(): Promise<void> {
 
     // Progress events' cost: the same run with no client in the room and with 20. The clients run in
     // a niced process of their own; in the measured arm they are lean protocol clients (the first
-    // checking every event's payload and order, the others counting), so that little of the clients'
-    // own CPU (which real browsers spend on their own machines) competes with the server on these 2
-    // cores; an arm of 20 socket.io-clients shows what full clients on the same cores add. Each server first runs three
-    // syncs of another session (one message per chat, the same clients watching), so that every arm
-    // measures a warmed-up process rather than V8 compiling the sync and event paths.
-    // Five rounds of the three arms, medians.
+    // checking every event's payload and order, the others counting), so that little of the
+    // clients' own CPU (which real browsers spend on their own machines) competes with the server on
+    // these 2 cores; an arm of 20 socket.io-clients shows what full clients on the same cores add.
+    // Each server first runs three syncs of another session (one message per chat, the same clients
+    // watching), so that every arm measures a warmed-up process rather than V8 compiling the sync
+    // and event paths. Five rounds of the three arms.
     const ROUNDS = 5;
     type Arm = SyncMeasurement & { serverCpu: number };
     const arms = { alone: [] as Arm[], lean: [] as Arm[], full: [] as Arm[] };
@@ -100,15 +100,20 @@ async function main(): Promise<void> {
     const ms = (arm: Arm[]) => median(arm.map((m) => m.elapsedMs));
     const cpu = (arm: Arm[]) => median(arm.map((m) => m.serverCpu));
     const clientCpu = (arm: Arm[]) => median(arm.map((m) => m.clientsCpuSeconds));
-    const slower = (arm: Arm[]) => (ms(arm) - ms(arms.alone)) / ms(arms.alone);
+    // The arms of a round run back to back; the machine's speed drifts between rounds by more than
+    // the effect measured, so each arm is compared with the no-client run of its own round.
+    const ratios = (arm: Arm[]) => arm.map((m, i) => m.elapsedMs / arms.alone[i].elapsedMs - 1);
+    const slower = (arm: Arm[]) => median(ratios(arm));
     const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
-    report('   events: no client in the room', `${(ms(arms.alone) / 1000).toFixed(2)} s`, `median of ${ROUNDS}; server CPU ${cpu(arms.alone).toFixed(2)} s`);
-    report('   events: 20 clients in the room', `${(ms(arms.lean) / 1000).toFixed(2)} s`, `${pct(slower(arms.lean))} (target < 10%); server CPU ${cpu(arms.lean).toFixed(2)} s; clients' CPU ${clientCpu(arms.lean).toFixed(2)} s`);
-    report('   events: 20 socket.io-clients, same cores', `${(ms(arms.full) / 1000).toFixed(2)} s`, `${pct(slower(arms.full))}; server CPU ${cpu(arms.full).toFixed(2)} s; clients' CPU ${clientCpu(arms.full).toFixed(2)} s`);
+    const range = (arm: Arm[]) => `${pct(Math.min(...ratios(arm)))} to ${pct(Math.max(...ratios(arm)))}`;
+    report('   events: no client in the room', `${(ms(arms.alone) / 1000).toFixed(2)} s`, `median of ${ROUNDS} rounds; server CPU ${cpu(arms.alone).toFixed(2)} s`);
+    report('   events: 20 clients in the room', `${(ms(arms.lean) / 1000).toFixed(2)} s`, `${pct(slower(arms.lean))} (target < 10%; rounds ${range(arms.lean)}); server CPU ${cpu(arms.lean).toFixed(2)} s; clients' CPU ${clientCpu(arms.lean).toFixed(2)} s`);
+    report('   events: 20 socket.io-clients, same cores', `${(ms(arms.full) / 1000).toFixed(2)} s`, `${pct(slower(arms.full))} (rounds ${range(arms.full)}); server CPU ${cpu(arms.full).toFixed(2)} s; clients' CPU ${clientCpu(arms.full).toFixed(2)} s`);
     results.eventCost = {
       arms,
       medianMs: { alone: ms(arms.alone), lean: ms(arms.lean), full: ms(arms.full) },
       medianServerCpu: { alone: cpu(arms.alone), lean: cpu(arms.lean), full: cpu(arms.full) },
+      slowdownPerRound: { lean: ratios(arms.lean), full: ratios(arms.full) },
       slowdown: { lean: slower(arms.lean), full: slower(arms.full) },
     };
 
