@@ -79,8 +79,8 @@ async function main(): Promise<void> {
     // these 2 cores; an arm of 20 socket.io-clients shows what full clients on the same cores add.
     // Each server first runs three syncs of another session (one message per chat, the same clients
     // watching), so that every arm measures a warmed-up process rather than V8 compiling the sync
-    // and event paths. Five rounds of the three arms.
-    const ROUNDS = 5;
+    // and event paths. Seven rounds of the three arms.
+    const ROUNDS = 7;
     type Arm = SyncMeasurement & { serverCpu: number };
     const arms = { alone: [] as Arm[], lean: [] as Arm[], full: [] as Arm[] };
     for (let i = 0; i < ROUNDS; i++) {
