@@ -570,3 +570,40 @@ describe('the process is stopped mid-run (SIGTERM)', () => {
     service = undefined;
   }, 60_000);
 });
+
+describe('the application is closed during a sync, with a busy socket in the room', () => {
+  it('the room gets every event of the run, to its last (sync_chats_done or sync_chats_failed), before its connection closes', async () => {
+    const db = await TestDatabase.create();
+    // Many small chats: two events a millisecond or so, so the socket is busy and its writes paced.
+    const CHATS = 3000;
+    const t = await TestApp.start({ account: { chats: Array.from({ length: CHATS }, (_, n) => chat(`${100000 + n}@c.us`, 1)) }, database: db });
+    try {
+      await t.readySession('busy');
+      const socket = await t.socket();
+      const log = new EventLog(socket);
+      expect(await emitWithAck(socket, 'join-session', { sessionId: 'busy' })).toEqual({ ok: true });
+      const closed = new Promise((resolve) => socket.once('disconnect', resolve));
+      const running = t.request('POST', '/whatsapp-web/session/busy/sync-chats?limitPerChat=1').catch(() => undefined);
+      await log.waitFor('sync_chats', 200);
+
+      // The run either ends within the shutdown's drain of requests in flight, or is interrupted.
+      await t.app.close();
+      await closed;
+      await running;
+
+      const last = log.events.at(-1)!;
+      const [row] = await db.query<{ status: string }>(`SELECT status FROM sync_runs WHERE session_id = 'busy'`);
+      expect({ event: last.event, status: row.status }).toEqual(
+        last.event === 'sync_chats_done' ? { event: 'sync_chats_done', status: 'done' } : { event: 'sync_chats_failed', status: 'interrupted' },
+      );
+      // Every event up to the end arrived, in order: 0, then two per chat.
+      const progress = log.of<{ currentChat: number }>('sync_chats');
+      const chats = progress.slice(1).map((e) => e.currentChat);
+      expect(chats).toEqual(Array.from({ length: chats.length }, (_, i) => Math.floor(i / 2) + 1));
+      if (last.event === 'sync_chats_done') expect(progress).toHaveLength(2 * CHATS + 1);
+    } finally {
+      for (const s of t.sockets) s.close();
+      await db.drop();
+    }
+  }, 60_000);
+});

@@ -16,6 +16,7 @@ describe('Socket write coalescing with real Socket.IO', () => {
   let coalescer: SocketWriteCoalescer;
   /** syscall-level writes (`_write` / `_writev`) on each server-side TCP socket. */
   const writes = new Map<string, number>();
+  const tcpSockets: NetSocket[] = [];
 
   beforeEach(async () => {
     http = createServer();
@@ -25,6 +26,7 @@ describe('Socket write coalescing with real Socket.IO', () => {
       coalescer.attach(connection);
       const tcp = connection.transport.socket._socket as NetSocket & { _write: (...a: unknown[]) => void; _writev: (...a: unknown[]) => void };
       writes.set(connection.id, 0);
+      tcpSockets.push(tcp);
       for (const method of ['_write', '_writev'] as const) {
         const original = tcp[method].bind(tcp);
         tcp[method] = (...args: unknown[]) => {
@@ -82,5 +84,28 @@ describe('Socket write coalescing with real Socket.IO', () => {
     // Synchronously written to all three sockets, before any timer could have run.
     expect([...writes.values()].reduce((a, b) => a + b, 0) - before).toBe(3);
     expect(await got).toBe('now');
+  });
+
+  it('at shutdown, still sends what busy sockets hold before their connections are destroyed', async () => {
+    const received = clients.map(() => [] as string[]);
+    clients.forEach((client, i) => {
+      client.on('tick', (n: number) => received[i].push(String(n)));
+      client.on('final', () => received[i].push('final'));
+    });
+    const closed = Promise.all(clients.map((client) => new Promise((resolve) => client.once('disconnect', resolve))));
+    for (let n = 0; n < 200; n += 2) {
+      server.to('room').emit('tick', n);
+      server.to('room').emit('tick', n + 1);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Busy sockets: this waits in engine.io's buffer behind a held completion.
+    server.to('room').emit('final');
+    // What the adapter's close does, then what Nest's forceCloseConnections does.
+    coalescer.stop();
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const tcp of tcpSockets) tcp.destroy();
+    await closed;
+    const expected = [...Array.from({ length: 200 }, (_, n) => String(n)), 'final'];
+    for (const r of received) expect(r).toEqual(expected);
   });
 });

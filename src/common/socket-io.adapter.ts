@@ -36,4 +36,14 @@ export class SocketIoAdapter extends IoAdapter {
     server.engine.on('connection', (connection: EngineConnection) => this.coalescer.attach(connection));
     return server;
   }
+
+  /**
+   * Runs after the shutdown hooks (which emit a stopped sync's `sync_chats_failed`) and before the
+   * HTTP server destroys the connections: what the coalescer holds is written first.
+   */
+  override async close(server: Parameters<IoAdapter['close']>[0]): Promise<void> {
+    this.coalescer.stop();
+    await new Promise((resolve) => setImmediate(resolve));
+    return super.close(server);
+  }
 }

@@ -142,4 +142,41 @@ describe('SocketWriteCoalescer', () => {
     expect(log.filter((l) => l === 'completed')).toHaveLength(4);
     expect(jest.getTimerCount()).toBe(0);
   });
+
+  it('at stop, hands over what it holds and holds nothing more', () => {
+    const log: string[] = [];
+    const { transport, written } = websocketTransport(log);
+    const { coalescer } = attach(transport);
+    transport.send([frame('a')]);
+    written();
+    transport.send([frame('b')]);
+    written(); // held
+    coalescer.stop();
+    expect(log).toEqual(['send 1', 'completed', 'send 1', 'completed']);
+    transport.send([frame('c')]);
+    written(); // within the interval, but stopped: at once
+    expect(log.slice(4)).toEqual(['send 1', 'completed']);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('completes every held socket even when one of engine.io\'s handlers throws, then throws', () => {
+    const log: string[] = [];
+    const coalescer = new SocketWriteCoalescer(25);
+    const failing = websocketTransport(log);
+    const healthy = websocketTransport(log);
+    let fail = false;
+    failing.transport._onSentLast = () => {
+      if (fail) throw new Error('handler failed');
+      log.push('completed');
+    };
+    for (const { transport } of [failing, healthy]) attach(transport, coalescer);
+    for (const { transport, written } of [failing, healthy, failing, healthy]) {
+      transport.send([frame('x')]);
+      written(); // the first two at once, the next two held
+    }
+    expect(log.filter((l) => l === 'completed')).toHaveLength(2);
+    fail = true;
+    expect(() => coalescer.flush()).toThrow('handler failed');
+    expect(log.filter((l) => l === 'completed')).toHaveLength(3);
+  });
 });

@@ -39,10 +39,17 @@ export const SOCKET_FLUSH_INTERVAL_MS = 25;
  * waits when nothing is busy. Packets leave in the order engine.io queued them: every socket still
  * sees the contract's exact order. Where the internals are not as expected (another engine.io
  * version, long-polling), nothing changes.
+ *
+ * Packets queued behind a held completion live in engine.io's buffer, which closing a socket
+ * discards: `stop()` must run before the sockets are closed (the adapter's `close` does it), so that
+ * the last events of a shutdown (`sync_chats_failed`) still leave. Socket.IO drops a volatile packet
+ * while the transport is not writable, so to a busy socket most volatile packets would be dropped;
+ * this service sends none.
  */
 export class SocketWriteCoalescer {
   private deferred: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(private readonly intervalMs = SOCKET_FLUSH_INTERVAL_MS) {}
 
@@ -57,7 +64,22 @@ export class SocketWriteCoalescer {
     this.timer = undefined;
     const due = this.deferred;
     this.deferred = [];
-    for (const complete of due) complete();
+    // One socket's failing handler must not leave the others unwritable: all run, then it is thrown.
+    let failure: { error: unknown } | undefined;
+    for (const complete of due) {
+      try {
+        complete();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure) throw failure.error;
+  }
+
+  /** At shutdown: sends everything held now, and holds nothing from here on. */
+  stop(): void {
+    this.stopped = true;
+    this.flush();
   }
 
   private patch(transport: WebSocketTransport | undefined): void {
@@ -74,7 +96,7 @@ export class SocketWriteCoalescer {
     // engine.io reads `_onSentLast` at each send: every write's completion passes through here.
     transport._onSentLast = (error?: Error) => {
       if (error) return onSentLast(error);
-      if (performance.now() - lastCompletedAt >= this.intervalMs) return complete();
+      if (this.stopped || performance.now() - lastCompletedAt >= this.intervalMs) return complete();
       this.defer(complete);
     };
 
