@@ -576,7 +576,8 @@ describe('the application is closed during a sync, with a busy socket in the roo
     const db = await TestDatabase.create();
     // Many small chats: two events a millisecond or so, so the socket is busy and its writes paced.
     const CHATS = 3000;
-    const t = await TestApp.start({ account: { chats: Array.from({ length: CHATS }, (_, n) => chat(`${100000 + n}@c.us`, 1)) }, database: db });
+    const account = { scanAfterMs: 0, fetchLatencyMs: 0, chats: Array.from({ length: CHATS }, (_, n) => chat(`${100000 + n}@c.us`, 1)) };
+    const t = await TestApp.start({ account, database: db });
     try {
       await t.readySession('busy');
       const socket = await t.socket();
