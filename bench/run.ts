@@ -28,13 +28,15 @@ function report(name: string, value: string, note = ''): void {
 
 /** A server on a fresh database with a ready session; `work` runs against it. */
 async function withServer<T>(pg: BenchPostgres, label: string, env: Record<string, string>, work: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await ServerProcess.start({ DATABASE_URL: await pg.freshDatabase(label), ...env });
+  const url = await pg.freshDatabase(label);
+  const server = await ServerProcess.start({ DATABASE_URL: url, ...env });
   try {
     await startReadySession(server.url, 'bench');
     await pg.checkpoint();
     return await work(server);
   } finally {
     await server.stop();
+    await pg.dropDatabase(url);
   }
 }
 
@@ -92,9 +94,16 @@ async function main(): Promise<void> {
           const run = await measureSync(s.url, 'bench', 100, watchers);
           return { ...run, serverCpu: s.cpuSeconds() - cpu };
         });
-      arms.alone.push(await measure('alone', { clients: 0 }));
-      arms.lean.push(await measure('lean', { clients: 20, lean: true }));
-      arms.full.push(await measure('full', { clients: 20, lean: false }));
+      // The order of the arms turns from round to round, so that none always runs first or last.
+      const order: Array<[keyof typeof arms, Watchers]> = [
+        ['alone', { clients: 0 }],
+        ['lean', { clients: 20, lean: true }],
+        ['full', { clients: 20, lean: false }],
+      ];
+      for (let k = 0; k < order.length; k++) {
+        const [arm, watchers] = order[(i + k) % order.length];
+        arms[arm].push(await measure(arm, watchers));
+      }
     }
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
     const ms = (arm: Arm[]) => median(arm.map((m) => m.elapsedMs));
