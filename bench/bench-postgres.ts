@@ -40,8 +40,9 @@ export class BenchPostgres {
   }
 
   /**
-   * Drops a database `freshDatabase` made, as soon as its scenario is over: databases left behind
-   * would keep autovacuum busy during the scenarios that follow.
+   * Drops a database `freshDatabase` made, as soon as its scenario is over: a database left behind
+   * keeps its buffers and, where autovacuum is on (the embedded server), autovacuum's work in the
+   * scenarios that follow.
    */
   async dropDatabase(url: string): Promise<void> {
     const name = new URL(url).pathname.slice(1);
