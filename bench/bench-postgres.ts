@@ -1,13 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { EmbeddedDatabase, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { typeOrmOptions } from '../src/database/typeorm-options';
-import { freePort, withDatabase } from '../test/setup/test-postgres';
+import { adminQuery, freePort, withDatabase } from '../test/setup/test-postgres';
 
-export { freePort, withDatabase };
 
 /** The server the benchmark writes to: `DATABASE_URL`'s, or an embedded one; a fresh database per scenario. */
 export class BenchPostgres {
@@ -74,12 +72,6 @@ export class BenchPostgres {
   }
 
   private async admin(sql: string): Promise<unknown[]> {
-    const client = new Client({ connectionString: this.adminUrl });
-    await client.connect();
-    try {
-      return (await client.query(sql)).rows;
-    } finally {
-      await client.end();
-    }
+    return (await adminQuery(this.adminUrl, sql)).rows;
   }
 }

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { freePort } from './bench-postgres';
+import { freePort } from '../test/setup/test-postgres';
 
 /** The built service (`dist/main.js`) in its own process, so that its memory is its own. */
 export class ServerProcess {

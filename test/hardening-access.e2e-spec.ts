@@ -5,7 +5,7 @@ import { apiKeyMatches } from '../src/common/api-key';
 import { CONTENT_SECURITY_POLICY } from '../src/common/security-headers';
 import { seedAccount } from './support/accounts';
 import { rawBytes, rawRequest } from './support/raw-http';
-import { EventLog, TestApp, emitWithAck } from './support/test-app';
+import { EventLog, TestApp, emitWithAck, settled } from './support/test-app';
 import { waitFor } from './support/wait';
 
 /**
@@ -39,11 +39,6 @@ function connected(socket: Socket): Promise<void> {
     socket.once('connect', () => resolve());
     socket.once('connect_error', reject);
   });
-}
-
-/** Everything the server sent to `socket` before now has arrived once this acknowledgement has. */
-async function settled(socket: Socket): Promise<void> {
-  expect(await emitWithAck(socket, 'leave-session', { sessionId: 'barrier-room' })).toEqual({ ok: true });
 }
 
 async function readySession(t: TestApp, sessionId: string, headers: Record<string, string> = {}): Promise<void> {

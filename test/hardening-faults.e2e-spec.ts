@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { io, Socket } from 'socket.io-client';
+import { Socket } from 'socket.io-client';
 import { RawObject } from '../src/whatsapp/client/whatsapp.types';
 import { SimulatedAccount, SimulatedAccountSpec, SimulatedChat, accountFromSpec, parseAccountSpec } from '../src/whatsapp/client/simulated/simulated-account';
 import { WhatsappWebService } from '../src/whatsapp/whatsapp-web.service';
@@ -241,9 +241,7 @@ describe('faults during a sync', () => {
   describe('a Socket.IO client that disconnects mid-run', () => {
     it('the run finishes without it; reconnecting and joining again gives the latest progress at once, then the rest', async () => {
       await t.readySession('gone');
-      const socket = io(t.baseUrl, { transports: ['websocket'], reconnection: false, forceNew: true });
-      t.sockets.push(socket);
-      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      const socket = await t.socket();
       const log = new EventLog(socket);
       expect(await emitWithAck(socket, 'join-session', { sessionId: 'gone' })).toEqual({ ok: true });
       const second = gate();

@@ -4,7 +4,7 @@ import { WaMessage } from '../src/whatsapp/client/whatsapp.types';
 import { SimulatedAccountSpec, accountFromSpec } from '../src/whatsapp/client/simulated/simulated-account';
 import { SimulatedWhatsappClient } from '../src/whatsapp/client/simulated/simulated-whatsapp.client';
 import { chat, messagesFor, seedAccount } from './support/accounts';
-import { EventLog, TestApp, emitWithAck } from './support/test-app';
+import { EventLog, TestApp, emitWithAck, settled } from './support/test-app';
 import { gate, waitFor } from './support/wait';
 
 /**
@@ -85,11 +85,6 @@ describe('sessions', () => {
     const log = new EventLog(socket);
     expect(await emitWithAck(socket, 'join-session', { sessionId })).toEqual({ ok: true });
     return { socket, log };
-  }
-
-  /** Everything the server sent this socket before now has arrived once this acknowledgement has. */
-  async function settled(socket: Socket): Promise<void> {
-    expect(await emitWithAck(socket, 'leave-session', { sessionId: 'barrier-room' })).toEqual({ ok: true });
   }
 
   async function sync(sessionId: string): Promise<void> {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
+import { withTimeout } from '../common/with-timeout';
 
 /** A running PostgreSQL that the service owns. */
 export interface EmbeddedDatabase {
@@ -69,7 +70,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     onError: (error: unknown) => onLog(String(error)),
   });
   if (!existsSync(resolve(dataDir, 'PG_VERSION'))) await server.initialise();
-  await withTimeout(server.start(), options.startTimeoutMs ?? 30_000).catch((error: unknown) => {
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  await withTimeout(server.start(), startTimeoutMs, `no answer within ${startTimeoutMs} ms`).catch((error: unknown) => {
     throw new Error(
       `Embedded PostgreSQL did not start on port ${options.port} with data in ${dataDir}` +
         `${error instanceof Error ? `: ${error.message}` : ''}. Last output:\n${recent.join('\n')}`,
@@ -169,7 +171,7 @@ function isOrphanedPostgresOf(pid: number, dataDir: string): boolean {
 async function stopServer(server: { stop(): Promise<void> }): Promise<void> {
   const child = (server as unknown as { process?: { exitCode: number | null; signalCode: string | null; pid?: number } }).process;
   if (child && (child.exitCode !== null || child.signalCode !== null)) return;
-  await withTimeout(server.stop(), 10_000).catch(() => {
+  await withTimeout(server.stop(), 10_000, 'no answer within 10000 ms').catch(() => {
     if (child?.pid) process.kill(child.pid, 'SIGKILL');
   });
 }
@@ -203,10 +205,3 @@ function assertPortFree(port: number): Promise<void> {
   });
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}

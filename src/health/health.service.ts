@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { withTimeout } from '../common/with-timeout';
 
 export interface HealthReport {
   status: 'ok' | 'error';
@@ -18,7 +19,7 @@ export class HealthService {
   async check(): Promise<HealthReport> {
     const uptimeSeconds = Math.round(process.uptime());
     try {
-      await withTimeout(this.dataSource.query('SELECT 1'), DB_CHECK_TIMEOUT_MS);
+      await withTimeout(this.dataSource.query('SELECT 1'), DB_CHECK_TIMEOUT_MS, `database did not answer within ${DB_CHECK_TIMEOUT_MS} ms`);
       return { status: 'ok', database: 'up', uptimeSeconds };
     } catch (error) {
       return { status: 'error', database: 'down', uptimeSeconds, error: (error as Error).message };
@@ -26,10 +27,3 @@ export class HealthService {
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`database did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}

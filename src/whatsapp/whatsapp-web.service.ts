@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { WhatsappClient } from './client/whatsapp-client.port';
@@ -5,7 +6,8 @@ import { WaChat, WaMessage } from './client/whatsapp.types';
 import { SyncChatsPayload } from './events';
 import { ChatView } from './mappers';
 import { WhatsappQueryService } from './whatsapp-query.service';
-import { errorText, SessionService } from './session/session.service';
+import { errorText } from '../common/error-text';
+import { SessionService } from './session/session.service';
 import { OrderedPrefetch } from './sync/ordered-prefetch';
 import { SyncResult } from './sync/sync-result';
 import { SessionNotReadyError, SyncInterruptedError, syncFailureToHttp, WhatsappCallError } from './sync/sync-errors';
@@ -58,10 +60,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, BeforeApplica
     const running = this.tracker.allRunning();
     if (running.length === 0) return;
     this.logger.warn(`interrupting ${running.length} running sync(s) for the shutdown`);
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS)));
-    await Promise.race([Promise.allSettled(running), limit]);
-    clearTimeout(timer);
+    await Promise.race([Promise.allSettled(running), delay(SHUTDOWN_WAIT_MS, undefined, { ref: false })]);
   }
 
   /**

@@ -61,10 +61,6 @@ export class ServiceProcess {
     return service;
   }
 
-  get pid(): number {
-    return this.child.pid!;
-  }
-
   get log(): string {
     return this.output;
   }

@@ -35,7 +35,6 @@ export class TestApp {
     readonly baseUrl: string,
     readonly db: TestDatabase,
     readonly whatsapp: SimulatedWhatsappClientFactory,
-    readonly config: AppConfig,
     private readonly ownsDatabase: boolean,
   ) {}
 
@@ -50,7 +49,7 @@ export class TestApp {
     const app = await createApp(config, { clientFactory, logger: false });
     await app.listen(0, '127.0.0.1');
     const address = app.getHttpServer().address() as { port: number };
-    return new TestApp(app, `http://127.0.0.1:${address.port}`, db, whatsapp, config, options.database === undefined);
+    return new TestApp(app, `http://127.0.0.1:${address.port}`, db, whatsapp, options.database === undefined);
   }
 
   async request<T = unknown>(method: string, path: string, init: { headers?: Record<string, string>; body?: string } = {}): Promise<HttpAnswer<T>> {
@@ -96,6 +95,11 @@ export class TestApp {
 /** Emits and resolves with the acknowledgement. */
 export function emitWithAck<T>(socket: Socket, event: string, ...args: unknown[]): Promise<T> {
   return new Promise((resolve) => socket.emit(event, ...args, (answer: T) => resolve(answer)));
+}
+
+/** Everything the server sent `socket` before now has arrived once this acknowledgement has. */
+export async function settled(socket: Socket): Promise<void> {
+  expect(await emitWithAck(socket, 'leave-session', { sessionId: 'barrier-room' })).toEqual({ ok: true });
 }
 
 /** Records every event a socket receives, in arrival order. */

@@ -9,6 +9,7 @@ import { WhatsappStorageService } from '../whatsapp-storage.service';
 import { WhatsappWebGateway } from '../whatsapp-web.gateway';
 import { LiveSession, SessionRegistry } from './session-registry';
 import { SessionRepository } from './session.repository';
+import { errorText } from '../../common/error-text';
 
 /** Statuses in which a client is alive; `start` returns such a session as it is. */
 const ACTIVE: ReadonlySet<SessionStatus> = new Set(['starting', 'qr', 'authenticated', 'ready']);
@@ -49,8 +50,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationBootstrap(): Promise<void> {
     const rows = await this.sessions.list();
     const restore = this.config.restoreSessions ? rows.filter((row) => row.status === 'ready' || row.status === 'authenticated') : [];
-    const restoring = new Set(restore.map((row) => row.sessionId));
-    const stopped = await this.sessions.markLiveAsStopped([...restoring]);
+    const stopped = await this.sessions.markLiveAsStopped(restore.map((row) => row.sessionId));
     if (stopped > 0) this.logger.log(`marked ${stopped} session(s) that were not logged in as stopped`);
     for (const row of restore) {
       this.logger.log(`session=${row.sessionId} restoring the login it had when the service stopped`);
@@ -227,7 +227,3 @@ function toSessionView(sessionId: string, row: SessionEntity | null, live: LiveS
   };
 }
 
-export function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return typeof error === 'string' ? error : 'unknown error';
-}

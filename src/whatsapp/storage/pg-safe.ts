@@ -29,7 +29,6 @@ function bigintAsString(_key: string, item: unknown): unknown {
 function sanitizedJson(value: RawObject | readonly object[]): string {
   return JSON.stringify(value, function replacer(this: unknown, _key: string, item: unknown) {
     if (typeof item === 'string') return pgSafeText(item);
-    if (typeof item === 'bigint') return item.toString();
     if (item !== null && typeof item === 'object' && !Array.isArray(item)) {
       const keys = Object.keys(item);
       if (keys.some((key) => pgSafeText(key) !== key)) {
@@ -37,7 +36,7 @@ function sanitizedJson(value: RawObject | readonly object[]): string {
         return Object.fromEntries(Object.entries(item).map(([key, inner]) => [pgSafeText(key), inner]));
       }
     }
-    return item;
+    return bigintAsString(_key, item);
   });
 }
 
@@ -56,10 +55,6 @@ export function pgSafeTimestamp(value: number | null): number | null {
  */
 export function lastById<T extends { id: string }>(items: readonly T[]): T[] {
   if (items.length < 2) return [...items];
-  // Fast path: ids are almost always unique and clean.
-  const seen = new Set<string>();
-  for (const item of items) seen.add(item.id);
-  if (seen.size === items.length && !items.some((item) => pgSafeText(item.id) !== item.id)) return [...items];
   const byId = new Map<string, T>();
   for (const item of items) {
     const key = pgSafeText(item.id);

@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 
 /** Where a browser usually is: Debian's Chromium first, then Google Chrome. */
-export const BROWSER_CANDIDATES = [
+const BROWSER_CANDIDATES = [
   '/usr/bin/chromium',
   '/usr/bin/chromium-browser',
   '/usr/bin/google-chrome-stable',

@@ -4,9 +4,10 @@ import { Client, ClientOptions, Chat, Message, MessageAck, Store } from 'whatsap
 import { WwebjsConfig } from '../../../config/app-config';
 import { WhatsappClient, WhatsappClientListener } from '../whatsapp-client.port';
 import { SessionStatus, WaChat, WaMe, WaMessage } from '../whatsapp.types';
-import { mapChat, mapMe, mapMessage, serializeWid } from './wwebjs-mappers';
+import { mapChat, mapMe, mapMessage } from './wwebjs-mappers';
 import { buildClientOptions, localProfileDir, remoteSessionName } from './wwebjs-options';
-import { withTimeout } from './with-timeout';
+import { errorText } from '../../../common/error-text';
+import { withTimeout } from '../../../common/with-timeout';
 import { ReinjectionGuard, guardReinjection } from './reinjection-guard';
 
 /** How long a browser gets to close before its process is killed. */
@@ -54,17 +55,18 @@ export class WwebjsWhatsappClient implements WhatsappClient {
 
   async getChats(): Promise<WaChat[]> {
     const client = this.readyClient();
-    const chats = await withTimeout(client.getChats(), this.config.callTimeoutMs, 'getChats');
-    this.chats = new Map(chats.map((chat) => [serializeWid(chat.id) ?? '', chat]));
-    return chats.map(mapChat);
+    const chats = await within(client.getChats(), this.config.callTimeoutMs, 'getChats');
+    const mapped = chats.map(mapChat);
+    this.chats = new Map(mapped.map((chat, i) => [chat.id, chats[i]]));
+    return mapped;
   }
 
   async fetchMessages(chatId: string, limit: number): Promise<WaMessage[]> {
     const client = this.readyClient();
     const timeout = this.config.callTimeoutMs;
-    const chat = this.chats.get(chatId) ?? (await withTimeout(client.getChatById(chatId), timeout, `getChatById ${chatId}`));
+    const chat = this.chats.get(chatId) ?? (await within(client.getChatById(chatId), timeout, `getChatById ${chatId}`));
     // A finite limit: the options are JSON-serialized into the page, where Infinity would become null.
-    const messages = await withTimeout(chat.fetchMessages({ limit: Math.max(1, Math.trunc(limit)) }), timeout, `fetchMessages ${chatId}`);
+    const messages = await within(chat.fetchMessages({ limit: Math.max(1, Math.trunc(limit)) }), timeout, `fetchMessages ${chatId}`);
     return messages.map(mapMessage);
   }
 
@@ -85,7 +87,7 @@ export class WwebjsWhatsappClient implements WhatsappClient {
     const client = this.client;
     if (client && this.status === 'ready') {
       // Logs out in the page (the phone's linked device disappears), closes the browser, deletes the login.
-      await withTimeout(client.logout(), DESTROY_TIMEOUT_MS, 'logout').catch((error: unknown) =>
+      await within(client.logout(), DESTROY_TIMEOUT_MS, 'logout').catch((error: unknown) =>
         this.logger.warn(`session=${this.sessionId} logout in the page failed: ${errorText(error)}`),
       );
     }
@@ -151,7 +153,7 @@ export class WwebjsWhatsappClient implements WhatsappClient {
       // The phone removed this device: the login is gone, a restart would only show a new QR.
       this.setStatus('disconnected', 'LOGOUT: logged out from the phone');
       // The library deletes and re-creates the profile folder on its own; let it finish first.
-      if (this.guard) await withTimeout(this.guard.nextInjection(), LOGOUT_SETTLE_TIMEOUT_MS, 'logout handling').catch(() => undefined);
+      if (this.guard) await within(this.guard.nextInjection(), LOGOUT_SETTLE_TIMEOUT_MS, 'logout handling').catch(() => undefined);
       await this.teardown();
       await this.forgetLogin();
       return;
@@ -178,7 +180,7 @@ export class WwebjsWhatsappClient implements WhatsappClient {
     if (!client) return;
     client.removeAllListeners();
     try {
-      await withTimeout(client.destroy(), DESTROY_TIMEOUT_MS, 'closing the browser');
+      await within(client.destroy(), DESTROY_TIMEOUT_MS, 'closing the browser');
     } catch (error) {
       this.logger.warn(`session=${this.sessionId} browser did not close cleanly (${errorText(error)}); killing it`);
       client.pupBrowser?.process()?.kill('SIGKILL');
@@ -206,7 +208,7 @@ export class WwebjsWhatsappClient implements WhatsappClient {
   }
 }
 
-function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return typeof error === 'string' ? error : 'unknown error';
+/** whatsapp-web.js calls have no time limit of their own (a `fetchMessages` has hung for ever): a hang becomes an error. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return withTimeout(promise, ms, `${what} timed out after ${ms} ms`);
 }

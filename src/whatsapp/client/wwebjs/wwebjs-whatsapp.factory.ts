@@ -1,7 +1,7 @@
 import type { Store } from 'whatsapp-web.js';
 import { WwebjsConfig } from '../../../config/app-config';
 import { WhatsappClientFactory, WhatsappClientListener } from '../whatsapp-client.port';
-import { ClientBuilder, WwebjsWhatsappClient } from './wwebjs-whatsapp.client';
+import { WwebjsWhatsappClient } from './wwebjs-whatsapp.client';
 
 /** The default provider: real WhatsApp accounts through whatsapp-web.js. */
 export class WwebjsWhatsappClientFactory extends WhatsappClientFactory {
@@ -11,13 +11,12 @@ export class WwebjsWhatsappClientFactory extends WhatsappClientFactory {
   constructor(
     private readonly config: WwebjsConfig,
     private readonly remoteStore: Store | undefined,
-    private readonly build?: ClientBuilder,
   ) {
     super();
   }
 
   create(sessionId: string, listener: WhatsappClientListener): WwebjsWhatsappClient {
-    const client = new WwebjsWhatsappClient(sessionId, this.config, listener, this.remoteStore, this.build);
+    const client = new WwebjsWhatsappClient(sessionId, this.config, listener, this.remoteStore);
     this.clients.set(sessionId, client);
     return client;
   }
