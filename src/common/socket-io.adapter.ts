@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../config/app-config';
 import { originAllowed } from './origin-policy';
+import { roomBatcherOf } from './room-batcher';
 import { EngineConnection, SocketWriteCoalescer } from './socket-write-coalescer';
 
 /**
@@ -39,9 +40,11 @@ export class SocketIoAdapter extends IoAdapter {
 
   /**
    * Runs after the shutdown hooks (which emit a stopped sync's `sync_chats_failed`) and before the
-   * HTTP server destroys the connections: what the coalescer holds is written first.
+   * HTTP server destroys the connections: what rooms and sockets hold is written first.
    */
   override async close(server: Parameters<IoAdapter['close']>[0]): Promise<void> {
+    // Nest's adapter brings its own copy of socket.io 4.8 (the same API as the project's).
+    roomBatcherOf(server as unknown as Server).stop();
     this.coalescer.stop();
     await new Promise((resolve) => setImmediate(resolve));
     return super.close(server);

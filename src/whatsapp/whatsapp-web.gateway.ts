@@ -12,6 +12,7 @@ import type { Server, Socket } from 'socket.io';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { SessionEntity } from '../database/entities/session.entity';
 import { apiKeyMatches } from '../common/api-key';
+import { RoomBatcher, roomBatcherOf } from '../common/room-batcher';
 import { isValidSessionId } from './dto/session-id';
 import {
   MessagePayload,
@@ -40,6 +41,7 @@ export const roomOf = (sessionId: string): string => `session:${sessionId}`;
 export class WhatsappWebGateway implements OnGatewayInit {
   private readonly logger = new Logger(WhatsappWebGateway.name);
   @WebSocketServer() private readonly server: SyncServer;
+  private rooms: RoomBatcher;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -49,6 +51,7 @@ export class WhatsappWebGateway implements OnGatewayInit {
   ) {}
 
   afterInit(server: SyncServer): void {
+    this.rooms = roomBatcherOf(server as Server);
     const apiKey = this.config.apiKey;
     if (!apiKey) return;
     server.use((socket, next) => {
@@ -61,50 +64,71 @@ export class WhatsappWebGateway implements OnGatewayInit {
   @SubscribeMessage('join-session')
   async joinSession(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown, @Ack() ack: AckFn): Promise<void> {
     const sessionId = sessionIdOf(body);
-    if (sessionId === undefined) return reply(ack, { ok: false, error: 'payload must be {"sessionId": "<1-64 of A-Z a-z 0-9 _ ->"}' });
+    if (sessionId === undefined) return this.reply(socket, ack, { ok: false, error: 'payload must be {"sessionId": "<1-64 of A-Z a-z 0-9 _ ->"}' });
     try {
       // A session without a client in this process is known by its row, which also gives its status.
       const stored = this.registry.get(sessionId) ? undefined : await this.sessions.find(sessionId);
-      if (stored === null) return reply(ack, { ok: false, error: `session ${sessionId} was never started` });
+      if (stored === null) return this.reply(socket, ack, { ok: false, error: `session ${sessionId} was never started` });
+      // Events sent before the join stay with the sockets that were there; the replay covers them.
+      this.rooms.flush(roomOf(sessionId));
       await socket.join(roomOf(sessionId));
-      reply(ack, { ok: true });
+      this.reply(socket, ack, { ok: true });
       this.replayState(socket, sessionId, stored);
     } catch (error) {
       this.logger.error(`session=${sessionId} join-session failed: ${(error as Error).message}`);
-      reply(ack, { ok: false, error: 'join failed, try again' });
+      this.reply(socket, ack, { ok: false, error: 'join failed, try again' });
     }
   }
 
   @SubscribeMessage('leave-session')
   async leaveSession(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown, @Ack() ack: AckFn): Promise<void> {
     const sessionId = sessionIdOf(body);
-    if (sessionId === undefined) return reply(ack, { ok: false, error: 'payload must be {"sessionId": "<1-64 of A-Z a-z 0-9 _ ->"}' });
+    if (sessionId === undefined) return this.reply(socket, ack, { ok: false, error: 'payload must be {"sessionId": "<1-64 of A-Z a-z 0-9 _ ->"}' });
+    // Events sent while the socket was in the room are still its own.
+    this.rooms.flush(roomOf(sessionId));
     await socket.leave(roomOf(sessionId));
-    reply(ack, { ok: true });
+    this.reply(socket, ack, { ok: true });
   }
 
   emitSyncChats(sessionId: string, payload: SyncChatsPayload): void {
-    this.server.to(roomOf(sessionId)).emit('sync_chats', payload);
+    this.toRoom(sessionId, 'sync_chats', payload);
   }
 
+  /** A run's last event leaves at once, with what waited before it: it precedes the run's HTTP answer. */
   emitSyncDone(sessionId: string, payload: SyncChatsDonePayload): void {
-    this.server.to(roomOf(sessionId)).emit('sync_chats_done', payload);
+    this.toRoom(sessionId, 'sync_chats_done', payload);
+    this.rooms.flush(roomOf(sessionId));
   }
 
   emitSyncFailed(sessionId: string, payload: SyncChatsFailedPayload): void {
-    this.server.to(roomOf(sessionId)).emit('sync_chats_failed', payload);
+    this.toRoom(sessionId, 'sync_chats_failed', payload);
+    this.rooms.flush(roomOf(sessionId));
   }
 
   emitSessionStatus(sessionId: string, payload: SessionStatusPayload): void {
-    this.server.to(roomOf(sessionId)).emit('session_status', payload);
+    this.toRoom(sessionId, 'session_status', payload);
   }
 
   emitQr(sessionId: string, payload: QrPayload): void {
-    this.server.to(roomOf(sessionId)).emit('qr', payload);
+    this.toRoom(sessionId, 'qr', payload);
   }
 
   emitMessage(sessionId: string, payload: MessagePayload): void {
-    this.server.to(roomOf(sessionId)).emit('message', payload);
+    this.toRoom(sessionId, 'message', payload);
+  }
+
+  /** Every event to a session's room goes through the batcher, which keeps their order. */
+  private toRoom<E extends keyof ServerToClientEvents>(sessionId: string, event: E, payload: Parameters<ServerToClientEvents[E]>[0]): void {
+    this.rooms.emit(roomOf(sessionId), event, payload);
+  }
+
+  /**
+   * An acknowledgement follows every room event sent to the socket before it: what its rooms hold
+   * leaves first, so that a client's round trip is also a barrier for the events.
+   */
+  private reply(socket: Socket, ack: AckFn, response: JoinAck): void {
+    for (const room of socket.rooms) this.rooms.flush(room);
+    if (typeof ack === 'function') ack(response);
   }
 
   /** A late or reconnecting socket learns at once where the session and its sync stand. */
@@ -125,8 +149,4 @@ function sessionIdOf(body: unknown): string | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
   const sessionId = (body as { sessionId?: unknown }).sessionId;
   return isValidSessionId(sessionId) ? sessionId : undefined;
-}
-
-function reply(ack: AckFn, response: JoinAck): void {
-  if (typeof ack === 'function') ack(response);
 }
