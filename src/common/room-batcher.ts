@@ -31,10 +31,10 @@ interface RoomState {
  * packet by packet.
  *
  * Everything a room gets must go through `emit`, so that order holds, and a socket must join after
- * `flush(room)`, so that it does not receive events sent before it joined. Meant for the in-process
- * adapter (the service's only one): where a namespace's adapter has no local rooms, events go through
- * Socket.IO one by one. `stop()` hands everything waiting to engine.io (at shutdown, before the
- * sockets close) and from then on sends every event at once.
+ * `flush(room)`, so that it does not receive events sent before it joined. Only with the in-process
+ * adapter (the service's own); with any other, and for events that are not one text packet, every
+ * event goes through Socket.IO at once. `stop()` hands everything waiting to engine.io (at shutdown,
+ * before the sockets close) and from then on sends every event at once.
  */
 export class RoomBatcher {
   private readonly rooms = new Map<string, RoomState>();
@@ -48,13 +48,17 @@ export class RoomBatcher {
   emit(room: string, event: string, payload: unknown): void {
     const now = performance.now();
     const state = this.rooms.get(room);
-    if (this.stopped || !state || (state.pending.length === 0 && now - state.lastSentAt >= this.intervalMs)) {
-      this.flush(room);
-      this.server.to(room).emit(event as never, payload as never);
-      this.mark(room, now);
+    const busy = state !== undefined && (state.pending.length > 0 || now - state.lastSentAt < this.intervalMs);
+    const packet = busy && !this.stopped && this.batchable() ? this.encode(event, payload) : undefined;
+    if (state && packet !== undefined) {
+      state.pending.push(packet);
+      state.timer ??= this.arm(room);
       return;
     }
-    state.pending.push(this.encode(event, payload));
+    // What waits goes first, so that nothing overtakes it.
+    this.flush(room);
+    this.server.to(room).emit(event as never, payload as never);
+    if (!this.stopped) this.mark(room, now);
   }
 
   /** Sends what `room` has waiting now. */
@@ -70,11 +74,19 @@ export class RoomBatcher {
   /** At shutdown: sends everything waiting now, and holds nothing from here on. */
   stop(): void {
     this.stopped = true;
-    for (const [room, state] of this.rooms) {
-      clearTimeout(state.timer);
-      this.flush(room);
+    const rooms = [...this.rooms.keys()];
+    for (const state of this.rooms.values()) clearTimeout(state.timer);
+    // One room's failure must not keep the others' events back: all are sent, then it is thrown.
+    let failure: { error: unknown } | undefined;
+    for (const room of rooms) {
+      try {
+        this.flush(room);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
     this.rooms.clear();
+    if (failure) throw failure.error;
   }
 
   /** The room was just sent to: events in the next interval wait, then the timer sends them. */
@@ -82,7 +94,12 @@ export class RoomBatcher {
     const state = this.rooms.get(room) ?? { pending: [], lastSentAt: now, timer: undefined };
     state.lastSentAt = now;
     this.rooms.set(room, state);
-    state.timer ??= setTimeout(() => this.tick(room), this.intervalMs);
+    state.timer ??= this.arm(room);
+  }
+
+  private arm(room: string): NodeJS.Timeout {
+    // Unreferenced: a batch has recipients only while their open sockets keep the process alive anyway.
+    return setTimeout(() => this.tick(room), this.intervalMs).unref();
   }
 
   /** The interval's end: sends the batch and waits another interval, or forgets a room gone quiet. */
@@ -94,31 +111,45 @@ export class RoomBatcher {
       this.rooms.delete(room);
       return;
     }
+    // Re-armed first: a send that throws must not leave the room's later events waiting for ever.
+    state.timer = this.arm(room);
     this.flush(room);
-    state.timer = setTimeout(() => this.tick(room), this.intervalMs);
   }
 
-  private encode(event: string, payload: unknown): string {
-    // Socket.IO's own encoding of an event without binary data or ack, in the main namespace.
-    const encoded = this.server.encoder.encode({ type: 2, nsp: '/', data: [event, payload] });
-    return encoded[0] as string;
+  /**
+   * Only with Socket.IO's in-process adapter, whose rooms hold every member: a cluster adapter
+   * broadcasts to other nodes too, and the session-aware one (connection state recovery) records
+   * each packet, so with those every event goes through Socket.IO.
+   */
+  private batchable(): boolean {
+    return this.server.of('/').adapter.constructor.name === 'Adapter';
+  }
+
+  /** Socket.IO's own encoding of the event; undefined where it is not one text packet (binary data). */
+  private encode(event: string, payload: unknown): string | undefined {
+    const encoded: unknown[] = this.server.encoder.encode({ type: 2, nsp: '/', data: [event, payload] });
+    return encoded.length === 1 && typeof encoded[0] === 'string' ? encoded[0] : undefined;
   }
 
   private send(room: string, packets: string[]): void {
     const nsp: Namespace = this.server.of('/');
-    const members = nsp.adapter.rooms?.get(room);
+    const members = nsp.adapter.rooms.get(room);
     if (!members) return;
     let frames: Buffer[] | undefined;
     for (const id of members) {
       const conn = nsp.sockets.get(id)?.conn as EngineConnection | undefined;
-      if (!conn || conn.readyState !== 'open') continue;
-      frames ??= [webSocketTextFrames(packets)];
-      if (conn.transport.name === 'websocket' && conn.transport._canSendPreEncodedFrame?.({ options: { wsPreEncodedFrame: frames } })) {
-        // The websocket transport writes the frames as they are; `packets[0]` stands for them elsewhere.
-        conn.write(packets[0], { wsPreEncodedFrame: frames });
-      } else {
-        for (const packet of packets) conn.write(packet);
+      if (!conn || conn.readyState !== 'open') continue; // as Socket.IO does: a closing connection gets nothing
+      const transport = conn.transport;
+      if (transport.name === 'websocket' && typeof transport._canSendPreEncodedFrame === 'function') {
+        frames ??= [webSocketTextFrames(packets)];
+        // engine.io's websocket transport writes a packet's pre-encoded frames instead of encoding its
+        // data, so `packets[0]` only stands in for the batch (engine.io 6: websocket.js `send`).
+        if (transport._canSendPreEncodedFrame({ options: { wsPreEncodedFrame: frames } })) {
+          conn.write(packets[0], { wsPreEncodedFrame: frames });
+          continue;
+        }
       }
+      for (const packet of packets) conn.write(packet);
     }
   }
 }
