@@ -63,6 +63,16 @@ export class BenchPostgres {
     await this.admin('CHECKPOINT').catch(() => undefined);
   }
 
+  /**
+   * Brings a database to the same state before each of several runs on it: `VACUUM (ANALYZE)`, so
+   * that autovacuum (on in the embedded server) has nothing left to start in the middle of the next
+   * run, then a checkpoint.
+   */
+  async settle(url: string): Promise<void> {
+    await adminQuery(url, 'VACUUM (ANALYZE)');
+    await this.checkpoint();
+  }
+
   async stop(): Promise<void> {
     for (const name of this.created) await this.admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     if (this.embedded) {

@@ -8,6 +8,8 @@ export interface SyncMeasurement {
   events: number;
   /** CPU the watching clients used (their own process; 0 without clients). */
   clientsCpuSeconds: number;
+  /** CPU `serverCpu` (when given) reported used between the request and its answer. */
+  serverCpuSeconds: number;
 }
 
 export async function startReadySession(url: string, sessionId: string): Promise<void> {
@@ -22,22 +24,37 @@ export async function startReadySession(url: string, sessionId: string): Promise
   }
 }
 
-/** Who watches the run: `clients` sockets in the room, socket.io-clients or lean protocol clients. */
+/**
+ * Who watches the run: `clients` sockets in the room, socket.io-clients or lean protocol clients,
+ * held by `via` (else by a watcher process started for this run alone).
+ */
 export interface Watchers {
   clients: number;
   lean?: boolean;
+  via?: WatcherProcess;
 }
 
 /**
  * POSTs a sync with the watchers in the room, checking that every event arrives at every client and
  * in order, and measures the time to its answer.
  */
-export async function measureSync(url: string, sessionId: string, limitPerChat: number, { clients, lean = false }: Watchers): Promise<SyncMeasurement> {
-  const watchers = clients > 0 ? await WatcherProcess.start({ url, sessionId, clients, lean }) : undefined;
+export async function measureSync(
+  url: string,
+  sessionId: string,
+  limitPerChat: number,
+  { clients, lean = false, via }: Watchers,
+  serverCpu: () => number = () => 0,
+): Promise<SyncMeasurement> {
+  const own = clients > 0 && !via ? WatcherProcess.start() : undefined;
+  const holder = via ?? own;
   try {
+    const watchers = holder && clients > 0 ? await holder.watch({ url, sessionId, clients, lean }) : undefined;
+    // Only the sync itself: the clients' connections and joins happened before.
+    const cpuBefore = serverCpu();
     const started = performance.now();
     const response = await fetch(`${url}/whatsapp-web/session/${sessionId}/sync-chats?limitPerChat=${limitPerChat}`, { method: 'POST' });
     const elapsedMs = performance.now() - started;
+    const serverCpuSeconds = serverCpu() - cpuBefore;
     const body = (await response.json()) as { messagesSynced: number; chatsProcessed: number; message: string };
     if (response.status !== 200) throw new Error(`sync: ${response.status} ${body.message}`);
     const expected = 2 * body.chatsProcessed + 1;
@@ -45,8 +62,8 @@ export async function measureSync(url: string, sessionId: string, limitPerChat: 
     if (seen.errors.length > 0) throw new Error(`event order broken: ${seen.errors[0]}`);
     const short = seen.events.find((n) => n !== expected);
     if (short !== undefined) throw new Error(`expected ${expected} sync_chats events at every client, one got ${short}`);
-    return { elapsedMs, messagesSynced: body.messagesSynced, chatsProcessed: body.chatsProcessed, events: seen.events[0] ?? 0, clientsCpuSeconds: seen.cpuSeconds };
+    return { elapsedMs, messagesSynced: body.messagesSynced, chatsProcessed: body.chatsProcessed, events: seen.events[0] ?? 0, clientsCpuSeconds: seen.cpuSeconds, serverCpuSeconds };
   } finally {
-    watchers?.stop();
+    own?.stop();
   }
 }

@@ -4,8 +4,8 @@ import { OrderCheck, SyncChatsEvent } from './order-check';
 import type { WatcherCommand, WatcherReport } from './watcher-process';
 
 /*
- * The benchmark's Socket.IO clients, in a process of their own (see watcher-process.ts): each joins
- * the session's room for one run until `sync_chats_done`. socket.io-clients each check every
+ * The benchmark's Socket.IO clients, in a process of their own (see watcher-process.ts): for each
+ * command, new clients join the session's room for one run until `sync_chats_done`. socket.io-clients each check every
  * `sync_chats` event and its order; of lean clients, the first checks them and the others count them.
  */
 async function joinedSocket(url: string, sessionId: string): Promise<Socket> {
@@ -57,9 +57,7 @@ function send(report: WatcherReport): void {
   process.send?.(report);
 }
 
-process.once('message', (command: WatcherCommand) => {
-  run(command).catch((error: unknown) => {
-    send({ kind: 'failed', error: (error as Error).message });
-    process.exitCode = 1;
-  });
+// Commands come one at a time: the next is sent after this one's 'done'.
+process.on('message', (command: WatcherCommand) => {
+  run(command).catch((error: unknown) => send({ kind: 'failed', error: (error as Error).message }));
 });

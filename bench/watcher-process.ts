@@ -17,51 +17,61 @@ export interface WatchersSeen {
 }
 export type WatcherReport = { kind: 'ready' } | ({ kind: 'done' } & WatchersSeen) | { kind: 'failed'; error: string };
 
+/** One run's watchers, joined and waiting for the run's events. */
+export interface Watching {
+  /** Every client's event count and any order errors, once all have seen `sync_chats_done`. */
+  finished(): Promise<WatchersSeen>;
+}
+
 /**
- * `clients` Socket.IO clients watching a session's room, in their own process at the lowest CPU
- * priority. Real watchers are browsers on other machines; on this 2-core machine, clients sharing the
- * benchmark's process would take CPU from the server and the database and be counted as the cost of
- * the progress events. Niced, they use what the server and database leave idle, while everything the
- * server does to send them the events (encoding, writes, the kernel's loopback work) is still measured.
+ * A process at the lowest CPU priority that holds the benchmark's Socket.IO clients, one run after
+ * another: for each run it connects `clients` clients, joins them to the session's room, and reports
+ * what they saw once `sync_chats_done` arrived. Real watchers are browsers on other machines; on
+ * this 2-core machine, clients sharing the benchmark's process would take CPU from the server and the
+ * database and be counted as the cost of the progress events. Niced, they use what the server and
+ * database leave idle, while everything the server does to send them the events (encoding, writes,
+ * the kernel's loopback work) is still measured. One process serves many runs, so that its start-up
+ * (Node and the TypeScript loader, about 0.7 s of CPU) happens before any measured run.
  */
 export class WatcherProcess {
-  private constructor(
-    private readonly child: ChildProcess,
-    private readonly result: Promise<WatcherReport>,
-  ) {}
+  private readonly waiting: Array<{ kind: 'ready' | 'done'; resolve: (report: WatcherReport) => void; reject: (error: Error) => void }> = [];
 
-  static async start(command: WatcherCommand): Promise<WatcherProcess> {
-    const node = [process.execPath, '-r', 'ts-node/register/transpile-only', join(__dirname, 'watcher-main.ts')];
-    // Every thread of it niced (V8's GC and compiler threads too, which `setPriority` on the pid misses).
-    const child = spawn('nice', ['-n', '19', ...node], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const reports = (kind: 'ready' | 'done') =>
-      new Promise<WatcherReport>((resolve, reject) => {
-        const onMessage = (report: WatcherReport) => {
-          if (report.kind === kind || report.kind === 'failed') {
-            child.off('message', onMessage);
-            resolve(report);
-          }
-        };
-        child.on('message', onMessage);
-        child.once('exit', (code) => reject(new Error(`watcher process exited with ${code}`)));
-      });
-    const ready = reports('ready');
-    const result = reports('done');
-    result.catch(() => undefined);
-    child.send(command);
-    const first = await ready;
-    if (first.kind === 'failed') throw new Error(`watchers: ${first.error}`);
-    return new WatcherProcess(child, result);
+  private constructor(private readonly child: ChildProcess) {
+    child.on('message', (report: WatcherReport) => {
+      if (report.kind === 'failed') {
+        for (const pending of this.waiting.splice(0)) pending.reject(new Error(`watchers: ${report.error}`));
+        return;
+      }
+      const next = this.waiting.shift();
+      if (next && report.kind === next.kind) next.resolve(report);
+      else next?.reject(new Error(`watchers: expected ${next.kind}, got ${report.kind}`));
+    });
+    child.once('exit', (code) => {
+      for (const pending of this.waiting.splice(0)) pending.reject(new Error(`watcher process exited with ${code}`));
+    });
   }
 
-  /** Every client's event count and any order errors, once all have seen `sync_chats_done`. */
-  async finished(): Promise<WatchersSeen> {
-    const report = await this.result;
-    if (report.kind !== 'done') throw new Error(`watchers: ${report.kind === 'failed' ? report.error : report.kind}`);
-    return report;
+  static start(): WatcherProcess {
+    const node = [process.execPath, '-r', 'ts-node/register/transpile-only', join(__dirname, 'watcher-main.ts')];
+    // Every thread of it niced (V8's GC and compiler threads too, which `setPriority` on the pid misses).
+    return new WatcherProcess(spawn('nice', ['-n', '19', ...node], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  }
+
+  /** Joins the clients to the session's room; resolves once all are in it. */
+  async watch(command: WatcherCommand): Promise<Watching> {
+    const ready = this.next('ready');
+    const done = this.next('done') as Promise<{ kind: 'done' } & WatchersSeen>;
+    done.catch(() => undefined);
+    this.child.send(command);
+    await ready;
+    return { finished: () => done };
   }
 
   stop(): void {
     if (this.child.exitCode === null) this.child.kill();
+  }
+
+  private next(kind: 'ready' | 'done'): Promise<WatcherReport> {
+    return new Promise((resolve, reject) => this.waiting.push({ kind, resolve, reject }));
   }
 }
