@@ -1,7 +1,9 @@
-import { resolve } from 'node:path';
-import { LocalAuth, RemoteAuth, Store } from 'whatsapp-web.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { AuthStrategy, Client, LocalAuth, RemoteAuth, Store } from 'whatsapp-web.js';
 import { loadConfig } from '../../../config/app-config';
-import { buildClientOptions, localProfileDir, remoteSessionName, toWebCacheOptions } from './wwebjs-options';
+import { buildClientOptions, profileDir, remoteSessionName, toWebCacheOptions } from './wwebjs-options';
 
 const store: Store = { sessionExists: () => false, save: () => undefined, extract: () => undefined, delete: () => undefined };
 
@@ -15,7 +17,6 @@ describe('buildClientOptions', () => {
     expect(options.puppeteer).toMatchObject({ executablePath: '/bin/sh', headless: false });
     expect(options.webVersion).toBe('2.3000.1');
     expect(options.authTimeoutMs).toBe(9000);
-    expect(localProfileDir('sales', wwebjs)).toBe('/tmp/wa/session-sales');
   });
 
   it('uses RemoteAuth on the PostgreSQL store with WA_AUTH_STORE=postgres', () => {
@@ -23,6 +24,21 @@ describe('buildClientOptions', () => {
     expect(buildClientOptions('sales', wwebjs, store).authStrategy).toBeInstanceOf(RemoteAuth);
     expect(() => buildClientOptions('sales', wwebjs)).toThrow('WA_AUTH_STORE=postgres needs the PostgreSQL auth store');
     expect(remoteSessionName('sales')).toBe('RemoteAuth-sales');
+  });
+});
+
+describe('profileDir', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'wa-profile-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it.each([['local', {}], ['postgres', { WA_AUTH_STORE: 'postgres' }]])('is the folder the %s auth strategy gives Chromium', async (_, env: Record<string, string>) => {
+    const { wwebjs } = loadConfig({ CHROME_PATH: '/bin/sh', WWEBJS_DATA_DIR: dataDir, ...env });
+    const strategy = buildClientOptions('sales', wwebjs, store).authStrategy as AuthStrategy;
+    // The strategies read and write only the client's puppeteer options here.
+    const client = { options: { puppeteer: {} as { userDataDir?: string } } };
+    strategy.setup(client as unknown as Client);
+    await strategy.beforeBrowserInitialized();
+    expect(resolve(client.options.puppeteer.userDataDir!)).toBe(profileDir('sales', wwebjs));
   });
 });
 

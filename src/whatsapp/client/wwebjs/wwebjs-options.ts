@@ -44,9 +44,12 @@ export function toWebCacheOptions(setting: WebCacheSetting): WebCacheOptions {
   }
 }
 
-/** Where LocalAuth keeps a session's Chromium profile. */
-export function localProfileDir(sessionId: string, config: WwebjsConfig): string {
-  return resolve(config.dataDir, `session-${sessionId}`);
+/**
+ * Where the session's auth strategy keeps its Chromium profile: LocalAuth in `session-<id>`,
+ * RemoteAuth (`WA_AUTH_STORE=postgres`) in `RemoteAuth-<id>`, beside the zip it backs up from.
+ */
+export function profileDir(sessionId: string, config: WwebjsConfig): string {
+  return resolve(config.dataDir, config.authStore === 'postgres' ? remoteSessionName(sessionId) : `session-${sessionId}`);
 }
 
 /** RemoteAuth's name of a session in its store. */

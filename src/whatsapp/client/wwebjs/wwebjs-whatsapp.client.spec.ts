@@ -1,5 +1,8 @@
 import { EventEmitter } from 'node:events';
-import type { Client, ClientOptions } from 'whatsapp-web.js';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client, ClientOptions, Store } from 'whatsapp-web.js';
 import { loadConfig } from '../../../config/app-config';
 import { WhatsappClientListener } from '../whatsapp-client.port';
 import { SessionStatus } from '../whatsapp.types';
@@ -19,7 +22,7 @@ class FakeLibraryClient extends EventEmitter {
   pupBrowser = undefined;
 }
 
-function setup(env: Record<string, string> = {}) {
+function setup(env: Record<string, string> = {}, store?: Store) {
   const config = loadConfig({ CHROME_PATH: '/bin/sh', WWEBJS_DATA_DIR: '/tmp/wa-spec-never-created', WWEBJS_MAX_RESTARTS: '2', WWEBJS_RESTART_DELAY_MS: '1000', WWEBJS_CALL_TIMEOUT_MS: '500', ...env }).wwebjs;
   const statuses: Array<[SessionStatus, string | undefined]> = [];
   const listener: WhatsappClientListener = {
@@ -34,7 +37,7 @@ function setup(env: Record<string, string> = {}) {
     built.push(fake);
     return fake as unknown as Client;
   };
-  const client = new WwebjsWhatsappClient('spec', config, listener, undefined, build);
+  const client = new WwebjsWhatsappClient('spec', config, listener, store, build);
   return { client, statuses, built, listener };
 }
 
@@ -90,6 +93,26 @@ describe('WwebjsWhatsappClient', () => {
     built[1].emit('disconnected', 'CONFLICT');
     await jest.advanceTimersByTimeAsync(0);
     expect(statuses.at(-1)).toEqual(['disconnected', 'CONFLICT; restart 1/2 in 1000 ms']);
+  });
+
+  it('a logout before ready forgets the login where RemoteAuth keeps it (WA_AUTH_STORE=postgres), and nothing else', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'wa-forget-'));
+    try {
+      mkdirSync(join(dataDir, 'RemoteAuth-spec', 'Default'), { recursive: true });
+      writeFileSync(join(dataDir, 'RemoteAuth-spec.zip'), 'zip');
+      mkdirSync(join(dataDir, 'RemoteAuth-other'));
+      const store = { sessionExists: jest.fn(), save: jest.fn(), extract: jest.fn(), delete: jest.fn(async () => undefined) };
+      const { client, built, statuses } = setup({ WWEBJS_DATA_DIR: dataDir, WA_AUTH_STORE: 'postgres' }, store);
+      await client.start();
+      built[0].emit('qr', 'QR-1');
+      await client.logout();
+      expect(built[0].logout).not.toHaveBeenCalled(); // not logged in: nothing to log out of in the page
+      expect(store.delete).toHaveBeenCalledWith({ session: 'RemoteAuth-spec' });
+      expect(readdirSync(dataDir)).toEqual(['RemoteAuth-other']);
+      expect(statuses.at(-1)).toEqual(['stopped', undefined]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('does not restart after a logout from the phone', async () => {

@@ -5,7 +5,7 @@ import { WwebjsConfig } from '../../../config/app-config';
 import { WhatsappClient, WhatsappClientListener } from '../whatsapp-client.port';
 import { SessionStatus, WaChat, WaMe, WaMessage } from '../whatsapp.types';
 import { mapChat, mapMe, mapMessage } from './wwebjs-mappers';
-import { buildClientOptions, localProfileDir, remoteSessionName } from './wwebjs-options';
+import { buildClientOptions, profileDir, remoteSessionName } from './wwebjs-options';
 import { errorText } from '../../../common/error-text';
 import { withTimeout } from '../../../common/with-timeout';
 import { ReinjectionGuard, guardReinjection } from './reinjection-guard';
@@ -190,8 +190,12 @@ export class WwebjsWhatsappClient implements WhatsappClient {
   /** Deletes the stored login, whether or not a client is running. */
   private async forgetLogin(): Promise<void> {
     try {
-      if (this.config.authStore === 'postgres') await this.remoteStore?.delete({ session: remoteSessionName(this.sessionId) });
-      await rm(localProfileDir(this.sessionId, this.config), { recursive: true, force: true });
+      const profile = profileDir(this.sessionId, this.config);
+      if (this.config.authStore === 'postgres') {
+        await this.remoteStore?.delete({ session: remoteSessionName(this.sessionId) });
+        await rm(`${profile}.zip`, { force: true });
+      }
+      await rm(profile, { recursive: true, force: true });
     } catch (error) {
       this.logger.warn(`session=${this.sessionId} login not fully removed: ${errorText(error)}`);
     }
