@@ -49,13 +49,6 @@ describe('faults during a sync', () => {
   });
   afterAll(() => t?.close());
 
-  async function joined(sessionId: string): Promise<{ socket: Socket; log: EventLog }> {
-    const socket = await t.socket();
-    const log = new EventLog(socket);
-    expect(await emitWithAck(socket, 'join-session', { sessionId })).toEqual({ ok: true });
-    return { socket, log };
-  }
-
   async function latest(sessionId: string): Promise<RunView> {
     const answer = await t.request<RunView>('GET', `/whatsapp-web/session/${sessionId}/sync-chats/latest`);
     expect(answer.status).toBe(200);
@@ -124,7 +117,7 @@ describe('faults during a sync', () => {
     it('a sync stores every such message (NUL removed, lone surrogates replaced, nothing else lost) and fails no chat', async () => {
       t.whatsapp.account = hostileAccount();
       await t.readySession('odd');
-      const { log } = await joined('odd');
+      const { log } = await t.joined('odd');
 
       const answer = await t.request<Record<string, unknown>>('POST', '/whatsapp-web/session/odd/sync-chats');
       await log.waitFor('sync_chats_done');
@@ -210,7 +203,7 @@ describe('faults during a sync', () => {
   describe('concurrent triggers', () => {
     it('POST, GET chats and POST again at once: one run, and every trigger gets its result', async () => {
       await t.readySession('tri');
-      const { log } = await joined('tri');
+      const { log } = await t.joined('tri');
       const hold = holdFetch('tri', 'chat1@c.us');
       const service = t.app.get(WhatsappWebService);
       const calls = jest.spyOn(service, 'syncChatsWithProgress');
@@ -291,7 +284,7 @@ describe('faults during a sync', () => {
 
     it('the run ends failed with a clear error and sync_chats_failed; what was stored stays; after a restart a new sync completes', async () => {
       await t.readySession(id);
-      const { socket, log } = await joined(id);
+      const { socket, log } = await t.joined(id);
       const hold = holdFetch(id, 'chat2@c.us');
 
       const answer = t.request<Record<string, unknown>>('POST', `/whatsapp-web/session/${id}/sync-chats`);
@@ -361,7 +354,7 @@ describe('faults during a sync', () => {
 
     it('dropped while the run waits on WhatsApp (no statement running): the run recovers or fails cleanly, and the next sync completes', async () => {
       await t.readySession('pgidle');
-      const { log } = await joined('pgidle');
+      const { log } = await t.joined('pgidle');
       const hold = holdFetch('pgidle', 'chat2@c.us');
       const answer = t.request<Record<string, unknown>>('POST', '/whatsapp-web/session/pgidle/sync-chats');
       await waitFor(() => hold.reached() && log.of('sync_chats').length === 4, 'chat 2 being fetched');
@@ -401,7 +394,7 @@ describe('faults during a sync', () => {
     it('killed in the middle of a chat\'s multi-statement write: none of that chat is stored, the run fails cleanly, the next sync completes', async () => {
       t.whatsapp.account = accountFromSpec(bigAccount());
       await t.readySession('pgkill');
-      const { log } = await joined('pgkill');
+      const { log } = await t.joined('pgkill');
       // The big chat's second batch blocks on a lock the test holds: its first 2,000 rows are written, not committed.
       await t.db.query('SELECT pg_advisory_lock($1)', [LOCK]);
       await t.db.query(`
@@ -442,7 +435,7 @@ describe('faults during a sync', () => {
 
     it('an outage (connections dropped and refused) during a run: the run fails, the service stays up, /health shows the outage and the recovery', async () => {
       await t.readySession('pgdown');
-      const { log } = await joined('pgdown');
+      const { log } = await t.joined('pgdown');
       const hold = holdFetch('pgdown', 'chat2@c.us');
       const answer = t.request<Record<string, unknown>>('POST', '/whatsapp-web/session/pgdown/sync-chats');
       await waitFor(() => hold.reached() && log.of('sync_chats').length === 4, 'chat 2 being fetched');

@@ -1,5 +1,4 @@
 import type { Server } from 'socket.io';
-import { Socket } from 'socket.io-client';
 import { SyncChatsPayload } from '../src/whatsapp/events';
 import { SyncTracker } from '../src/whatsapp/sync/sync-tracker';
 import { WhatsappWebGateway } from '../src/whatsapp/whatsapp-web.gateway';
@@ -54,18 +53,11 @@ describe('Events of a busy room, seen by sockets that join, leave and ask', () =
     await t.close();
   });
 
-  async function member(): Promise<{ socket: Socket; log: EventLog }> {
-    const socket = await t.socket();
-    const log = new EventLog(socket);
-    expect(await emitWithAck(socket, 'join-session', { sessionId: SESSION })).toEqual({ ok: true });
-    return { socket, log };
-  }
-
   const positions = (log: EventLog) => log.of<SyncChatsPayload>('sync_chats').map(position);
   const run = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
   it('a socket joining mid-run gets the latest event, then every later one once, in order; its acknowledgement is a barrier', async () => {
-    const early = await member();
+    const early = await t.joined(SESSION);
     const sync = t.request('POST', `/whatsapp-web/session/${SESSION}/sync-chats?limitPerChat=1`);
     await early.log.waitFor('sync_chats', 400);
 
@@ -80,7 +72,7 @@ describe('Events of a busy room, seen by sockets that join, leave and ask', () =
       }),
     );
     const [atAck] = sentBeforeAck;
-    const late = await member();
+    const late = await t.joined(SESSION);
     expect((await sync).status).toBe(200);
     await late.log.waitFor('sync_chats_done');
 
@@ -94,8 +86,8 @@ describe('Events of a busy room, seen by sockets that join, leave and ask', () =
   }, 60_000);
 
   it('a socket leaving mid-run gets every event sent while it was in the room, and none after its acknowledgement; the run ends before its answer', async () => {
-    const leaver = await member();
-    const stayer = await member();
+    const leaver = await t.joined(SESSION);
+    const stayer = await t.joined(SESSION);
     const sync = t.request('POST', `/whatsapp-web/session/${SESSION}/sync-chats?limitPerChat=1`);
     await leaver.log.waitFor('sync_chats', 400);
     sentBeforeLeave.length = 0;

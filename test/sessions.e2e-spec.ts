@@ -80,13 +80,6 @@ describe('sessions', () => {
     }, `${sessionId} ready`);
   }
 
-  async function joined(sessionId: string): Promise<{ socket: Socket; log: EventLog }> {
-    const socket = await t.socket();
-    const log = new EventLog(socket);
-    expect(await emitWithAck(socket, 'join-session', { sessionId })).toEqual({ ok: true });
-    return { socket, log };
-  }
-
   async function sync(sessionId: string): Promise<void> {
     const answer = await t.request('POST', `/whatsapp-web/session/${sessionId}/sync-chats`);
     expect(answer.status).toBe(200);
@@ -107,7 +100,7 @@ describe('sessions', () => {
       const first = await start('st-twice');
       const client = t.whatsapp.clientOf('st-twice');
       const qr = await t.request('GET', '/whatsapp-web/session/st-twice/qr');
-      const { socket, log } = await joined('st-twice');
+      const { socket, log } = await t.joined('st-twice');
       await log.waitFor('qr');
 
       const second = await start('st-twice');
@@ -194,7 +187,7 @@ describe('sessions', () => {
     it('stop answers 200 stopped; the next start keeps the login and reaches ready without a QR', async () => {
       await ready('st-stop');
       const stoppedClient = t.whatsapp.clientOf('st-stop');
-      const { socket, log } = await joined('st-stop');
+      const { socket, log } = await t.joined('st-stop');
 
       const stopped = await t.request<SessionBody>('POST', '/whatsapp-web/session/st-stop/stop');
       expect({ status: stopped.status, body: stopped.body }).toEqual({ status: 200, body: sessionView('st-stop', 'stopped', simulatedMe('st-stop')) });
@@ -221,7 +214,7 @@ describe('sessions', () => {
 
     it('a socket in the room sees every status change of a restart: stopped, starting, authenticated, ready', async () => {
       await ready('st-restart');
-      const { socket, log } = await joined('st-restart');
+      const { socket, log } = await t.joined('st-restart');
       await log.waitFor('session_status');
       await t.request('POST', '/whatsapp-web/session/st-restart/stop');
       await start('st-restart');
@@ -302,7 +295,7 @@ describe('sessions', () => {
       });
       const started = t.request<SessionBody>('POST', '/whatsapp-web/session/so-order/start');
       await waitFor(() => create.mock.calls.length === 1, 'the client to be created');
-      const { socket, log } = await joined('so-order');
+      const { socket, log } = await t.joined('so-order');
       await log.waitFor('session_status');
 
       hold.open();
@@ -326,7 +319,7 @@ describe('sessions', () => {
     it('a socket that joins while the session waits for a scan gets its status and the current qr at once, then the rest', async () => {
       await start('so-late-qr');
       const rest = await t.request<{ qr: string; dataUrl: string }>('GET', '/whatsapp-web/session/so-late-qr/qr');
-      const { socket, log } = await joined('so-late-qr');
+      const { socket, log } = await t.joined('so-late-qr');
       await log.waitFor('qr');
       expect(log.of('session_status')).toEqual([{ sessionId: 'so-late-qr', status: 'qr' }]);
 
@@ -341,7 +334,7 @@ describe('sessions', () => {
 
     it('right after a join the socket receives the current session_status, and nothing else', async () => {
       await ready('so-now');
-      const { socket, log } = await joined('so-now');
+      const { socket, log } = await t.joined('so-now');
       await log.waitFor('session_status');
       await settled(socket);
 
@@ -351,7 +344,7 @@ describe('sessions', () => {
     it('a stopped session replays stopped to a socket that joins', async () => {
       await ready('so-stopped');
       await t.request('POST', '/whatsapp-web/session/so-stopped/stop');
-      const { socket, log } = await joined('so-stopped');
+      const { socket, log } = await t.joined('so-stopped');
       await log.waitFor('session_status');
       await settled(socket);
 
@@ -360,7 +353,7 @@ describe('sessions', () => {
 
     it('a disconnection is sent as session_status with its reason', async () => {
       await ready('so-drop');
-      const { log } = await joined('so-drop');
+      const { log } = await t.joined('so-drop');
       t.whatsapp.clientOf('so-drop')!.disconnect('phone offline');
       await log.waitFor('session_status', 2);
 
@@ -421,7 +414,7 @@ describe('sessions', () => {
 
     it('leave-session stops the events of that session', async () => {
       await start('so-leave');
-      const { socket, log } = await joined('so-leave');
+      const { socket, log } = await t.joined('so-leave');
       await log.waitFor('qr');
       expect(await emitWithAck(socket, 'leave-session', { sessionId: 'so-leave' })).toEqual({ ok: true });
       const seen = log.events.length;
@@ -456,8 +449,8 @@ describe('sessions', () => {
     it('stores a live message and emits it as `message` {sessionId, message} to the session\'s room only', async () => {
       await ready('lm-a');
       await ready('lm-b');
-      const a = await joined('lm-a');
-      const b = await joined('lm-b');
+      const a = await t.joined('lm-a');
+      const b = await t.joined('lm-b');
       const message = live();
 
       t.whatsapp.clientOf('lm-a')!.receiveMessage(message);
@@ -508,7 +501,7 @@ describe('sessions', () => {
 
     it('stores a group message with its author and media flag, and a repeat of it once', async () => {
       await ready('lm-group');
-      const { log } = await joined('lm-group');
+      const { log } = await t.joined('lm-group');
       const message = live({
         id: 'false_120363000000000001@g.us_3EB0LIVE000002_15551230000@c.us',
         chatId: '120363000000000001@g.us',
@@ -539,7 +532,7 @@ describe('sessions', () => {
     it('a live message in a synced chat lands in that chat, newest first', async () => {
       await ready('lm-synced');
       await sync('lm-synced');
-      const { log } = await joined('lm-synced');
+      const { log } = await t.joined('lm-synced');
       const message = live({ id: 'true_chat1@c.us_3EB0LIVE000003', chatId: 'chat1@c.us', fromMe: true, timestamp: 1_764_150_060, ack: 0 });
 
       t.whatsapp.clientOf('lm-synced')!.receiveMessage(message);
@@ -660,7 +653,7 @@ describe('sessions', () => {
     it('a message that arrives while a client pages does not shift the pages: the older ones still come once each', async () => {
       await ready('pg-live');
       await sync('pg-live');
-      const { log } = await joined('pg-live');
+      const { log } = await t.joined('pg-live');
       const newest: WaMessage = {
         id: 'false_paged@c.us_3EB0LIVE0000',
         chatId: 'paged@c.us',

@@ -19,16 +19,9 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
   });
   afterAll(() => t.close());
 
-  async function joined(sessionId: string): Promise<EventLog> {
-    const socket = await t.socket();
-    const log = new EventLog(socket);
-    expect(await emitWithAck(socket, 'join-session', { sessionId })).toEqual({ ok: true });
-    return log;
-  }
-
   it('emits the seed\'s event flow exactly, answers, and stores 3 chats and 125 messages', async () => {
     await t.readySession('flow');
-    const log = await joined('flow');
+    const log = (await t.joined('flow')).log;
 
     const answer = await t.request<Record<string, unknown>>('POST', '/whatsapp-web/session/flow/sync-chats?limitPerChat=100');
     await log.waitFor('sync_chats_done');
@@ -119,7 +112,7 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
 
   it('fetches and stores at most limitPerChat messages of each chat, the newest ones', async () => {
     await t.readySession('limited');
-    const log = await joined('limited');
+    const log = (await t.joined('limited')).log;
     const answer = await t.request('POST', '/whatsapp-web/session/limited/sync-chats?limitPerChat=10');
     await log.waitFor('sync_chats_done');
 
@@ -140,7 +133,7 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
     account.chats[1].failFetch = true;
     t.whatsapp.account = accountFromSpec(account);
     await t.readySession('failing');
-    const log = await joined('failing');
+    const log = (await t.joined('failing')).log;
 
     const answer = await t.request('POST', '/whatsapp-web/session/failing/sync-chats');
     await log.waitFor('sync_chats_done');
@@ -164,7 +157,7 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
   it('sends sync events to the session\'s room only', async () => {
     await t.readySession('roomA');
     await t.readySession('roomB');
-    const inA = await joined('roomA');
+    const inA = (await t.joined('roomA')).log;
     const otherSocket = await t.socket();
     const inB = new EventLog(otherSocket);
     expect(await emitWithAck(otherSocket, 'join-session', { sessionId: 'roomB' })).toEqual({ ok: true });
@@ -184,7 +177,7 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
 
   it('runs once for two concurrent triggers and gives both the same answer', async () => {
     await t.readySession('twice');
-    const log = await joined('twice');
+    const log = (await t.joined('twice')).log;
     const hold = gate();
     t.whatsapp.beforeFetch = () => hold.promise;
     const service = t.app.get(WhatsappWebService);
@@ -208,14 +201,14 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
 
   it('gives a socket that joins mid-run the latest progress at once, then the rest', async () => {
     await t.readySession('late');
-    const early = await joined('late');
+    const early = (await t.joined('late')).log;
     const hold = gate();
     t.whatsapp.beforeFetch = (_session, chatId) => (chatId === 'chat2@c.us' ? hold.promise : undefined);
 
     const answer = t.request('POST', '/whatsapp-web/session/late/sync-chats');
     await waitFor(() => early.of('sync_chats').length === 4, 'chat 2 saved');
     const latest = await t.request('GET', '/whatsapp-web/session/late/sync-chats/latest');
-    const late = await joined('late');
+    const late = (await t.joined('late')).log;
     await late.waitFor('sync_chats');
     hold.open();
     await answer;
@@ -236,7 +229,7 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
     account.chats.push(chat('chat4@c.us', 5, { timestamp: 1_764_140_000 }), chat('chat5@c.us', 7, { timestamp: 1_764_130_000 }));
     t.whatsapp.account = accountFromSpec(account);
     await t.readySession('reversed');
-    const log = await joined('reversed');
+    const log = (await t.joined('reversed')).log;
     // Chat k's fetch may only finish once chat k+1's has: the pipeline completes them in reverse.
     const finished = new Map<string, () => void>();
     const done = (id: string) => new Promise<void>((resolve) => finished.set(id, resolve));
@@ -286,7 +279,7 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
     account.chats.push(chat('chat4@c.us', 3, { name: 'Newest', timestamp: 1_764_160_000, pinned: true, messages: messagesFor('chat4@c.us', 3, 1_764_160_000) }));
     t.whatsapp.account = accountFromSpec(account);
     await t.readySession('listing');
-    const log = await joined('listing');
+    const log = (await t.joined('listing')).log;
 
     const answer = await t.request<Array<Record<string, unknown>>>('GET', '/whatsapp-web/session/listing/chats');
     await log.waitFor('sync_chats_done');

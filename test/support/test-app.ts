@@ -75,6 +75,14 @@ export class TestApp {
     return socket;
   }
 
+  /** A connected socket in `sessionId`'s room, and the log of everything it receives from the join on. */
+  async joined(sessionId: string): Promise<{ socket: Socket; log: EventLog }> {
+    const socket = await this.socket();
+    const log = new EventLog(socket);
+    expect(await emitWithAck(socket, 'join-session', { sessionId })).toEqual({ ok: true });
+    return { socket, log };
+  }
+
   /** Starts a session and waits until the simulated scan made it `ready`. */
   async readySession(sessionId: string): Promise<void> {
     const started = await this.request('POST', `/whatsapp-web/session/${sessionId}/start`);
