@@ -91,15 +91,18 @@ export async function measureEventCost(
 
 const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
 
-/** Student's t, two-sided 95%, for 1 to 12 degrees of freedom; 2.1 covers 13 to 20, 1.96 beyond. */
-const T95 = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18];
+/** Student's t, two-sided 95%, for 1 to 30 degrees of freedom; beyond, 2.0 (exact: 2.04 at 30, 1.96 at infinity). */
+const T95 = [
+  12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.1, 2.09, 2.09, 2.08, 2.07, 2.07,
+  2.06, 2.06, 2.06, 2.05, 2.05, 2.05, 2.04,
+];
 
 function meanWithInterval(values: number[]): { mean: number; low: number; high: number } {
   const m = mean(values);
   if (values.length < 2) return { mean: m, low: m, high: m };
   const sd = Math.sqrt(values.reduce((sum, v) => sum + (v - m) ** 2, 0) / (values.length - 1));
   const df = values.length - 1;
-  const half = (T95[df - 1] ?? (df <= 20 ? 2.1 : 1.96)) * (sd / Math.sqrt(values.length));
+  const half = (T95[df - 1] ?? 2.0) * (sd / Math.sqrt(values.length));
   return { mean: m, low: m - half, high: m + half };
 }
 

@@ -28,6 +28,7 @@ export class LeanClient {
   private onJoined!: () => void;
   private onFailed!: (error: Error) => void;
   private onDone!: (seen: OrderCheck | number) => void;
+  private onClosed!: (error: Error) => void;
 
   private constructor(
     url: string,
@@ -40,7 +41,11 @@ export class LeanClient {
       this.onJoined = resolve;
       this.onFailed = reject;
     });
-    this.done = new Promise((resolve) => (this.onDone = resolve));
+    this.done = new Promise((resolve, reject) => {
+      this.onDone = resolve;
+      this.onClosed = reject;
+    });
+    this.done.catch(() => undefined);
     this.socket = connect(Number(port), hostname, () => {
       const key = randomBytes(16).toString('base64');
       this.socket.write(
@@ -50,6 +55,13 @@ export class LeanClient {
     });
     this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
     this.socket.once('error', (error) => this.onFailed(error));
+    // A connection that ends before the run's end fails the run instead of leaving it waiting
+    // (after `sync_chats_done` has settled `done`, this rejects nothing).
+    this.socket.once('close', () => {
+      const error = new Error('connection closed before sync_chats_done');
+      this.onFailed(error);
+      this.onClosed(error);
+    });
   }
 
   static async join(url: string, sessionId: string, checkOrder = false): Promise<LeanClient> {

@@ -11,8 +11,9 @@ import { SyncMeasurement, measureSync, startReadySession } from './sync-driver';
 /*
  * `npm run bench`: the whole sync path (server process, database, socket.io clients) against the
  * limit the machine allows, on generated simulated accounts. Prints a table, writes results.json.
- * Set BENCH_QUICK=1 for a smaller run (10x fewer messages in the scale scenario), and BENCH_ONLY to a
- * comma-separated list of scenarios (throughput, seed, latency, events, scale) to run only those.
+ * Set BENCH_QUICK=1 for a smaller run (10x fewer messages in the scale scenario, the seed's way on
+ * 1,000 rows instead of 3,000), BENCH_ONLY to a comma-separated list of scenarios (throughput, seed,
+ * latency, events, scale) to run only those, BENCH_EVENT_ROUNDS for the event scenario's rounds (9).
  */
 const QUICK = process.env.BENCH_QUICK === '1';
 const SCENARIOS = ['throughput', 'seed', 'latency', 'events', 'scale'] as const;
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
       // on their own machines) competes with the server on these 2 cores. See event-cost.ts for how the
       // arms are paired against this machine's drifting speed.
       const rounds = Number(process.env.BENCH_EVENT_ROUNDS ?? 9);
+      if (!Number.isInteger(rounds) || rounds < 2) throw new Error(`BENCH_EVENT_ROUNDS must be an integer of at least 2, not ${process.env.BENCH_EVENT_ROUNDS}`);
       const cost = await measureEventCost(pg, rounds, (label, work) => withServer(pg, label, account, work));
       const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
       const range = (values: number[]) => `${pct(Math.min(...values))} to ${pct(Math.max(...values))}`;

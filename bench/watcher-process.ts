@@ -35,20 +35,19 @@ export interface Watching {
  */
 export class WatcherProcess {
   private readonly waiting: Array<{ kind: 'ready' | 'done'; resolve: (report: WatcherReport) => void; reject: (error: Error) => void }> = [];
+  /** Why the process can serve no more runs, once it cannot. */
+  private dead: Error | undefined;
 
   private constructor(private readonly child: ChildProcess) {
     child.on('message', (report: WatcherReport) => {
-      if (report.kind === 'failed') {
-        for (const pending of this.waiting.splice(0)) pending.reject(new Error(`watchers: ${report.error}`));
-        return;
-      }
+      if (report.kind === 'failed') return this.failAll(new Error(`watchers: ${report.error}`));
       const next = this.waiting.shift();
       if (next && report.kind === next.kind) next.resolve(report);
       else next?.reject(new Error(`watchers: expected ${next.kind}, got ${report.kind}`));
     });
-    child.once('exit', (code) => {
-      for (const pending of this.waiting.splice(0)) pending.reject(new Error(`watcher process exited with ${code}`));
-    });
+    // A process that could not start, or whose channel closed, fails what waits instead of hanging it.
+    child.on('error', (error) => this.die(new Error(`watcher process: ${error.message}`)));
+    child.once('exit', (code) => this.die(new Error(`watcher process exited with ${code}`)));
   }
 
   static start(): WatcherProcess {
@@ -59,6 +58,7 @@ export class WatcherProcess {
 
   /** Joins the clients to the session's room; resolves once all are in it. */
   async watch(command: WatcherCommand): Promise<Watching> {
+    if (this.dead) throw this.dead;
     const ready = this.next('ready');
     const done = this.next('done') as Promise<{ kind: 'done' } & WatchersSeen>;
     done.catch(() => undefined);
@@ -71,7 +71,26 @@ export class WatcherProcess {
     if (this.child.exitCode === null) this.child.kill();
   }
 
+  /** The next report of `kind`; a run that takes longer than any sync here fails instead of hanging the bench. */
   private next(kind: 'ready' | 'done'): Promise<WatcherReport> {
-    return new Promise((resolve, reject) => this.waiting.push({ kind, resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.failAll(new Error(`watchers: no '${kind}' within ${REPORT_TIMEOUT_MS / 1000} s`)), REPORT_TIMEOUT_MS);
+      const settle = <T>(then: (value: T) => void) => (value: T) => {
+        clearTimeout(timer);
+        then(value);
+      };
+      this.waiting.push({ kind, resolve: settle(resolve), reject: settle(reject) });
+    });
+  }
+
+  private failAll(error: Error): void {
+    for (const pending of this.waiting.splice(0)) pending.reject(error);
+  }
+
+  private die(error: Error): void {
+    this.dead ??= error;
+    this.failAll(error);
   }
 }
+
+const REPORT_TIMEOUT_MS = 180_000;
