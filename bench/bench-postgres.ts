@@ -6,7 +6,6 @@ import { EmbeddedDatabase, startEmbeddedPostgres } from '../src/database/embedde
 import { typeOrmOptions } from '../src/database/typeorm-options';
 import { adminQuery, freePort, withDatabase } from '../test/setup/test-postgres';
 
-
 /** The server the benchmark writes to: `DATABASE_URL`'s, or an embedded one; a fresh database per scenario. */
 export class BenchPostgres {
   private created: string[] = [];

@@ -54,14 +54,14 @@ export async function measureEventCost(
       // One watcher process for the round, present (idle or watching) during every arm.
       const via = WatcherProcess.start();
       try {
-        await startReadySession(server.url, 'warmup');
-        for (const arm of names) await measureSync(server.url, 'warmup', 1, { ...ARMS[arm], via });
+        // The session withServer made ready is the warm-up's.
+        for (const arm of names) await measureSync(server, 'bench', 1, { ...ARMS[arm], via });
         for (let k = 0; k < sequence.length; k++) {
           const arm = sequence[k];
           const sessionId = `run_${k}`;
           await startReadySession(server.url, sessionId);
           await pg.settle(databaseUrl);
-          const run = await measureSync(server.url, sessionId, 100, { ...ARMS[arm], via }, () => server.cpuSeconds());
+          const run = await measureSync(server, sessionId, 100, { ...ARMS[arm], via });
           runs[arm].push({ ...run, round });
         }
       } finally {
@@ -107,7 +107,7 @@ function meanWithInterval(values: number[]): { mean: number; low: number; high: 
 }
 
 /** The middle value; for an even count, the mean of the two middle ones. */
-export function median(values: number[]): number {
+function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;

@@ -19,15 +19,15 @@ const OPCODE_CLOSE = 0x8;
 export class LeanClient {
   /** Set when this client checks every event's payload and order; otherwise it only counts. */
   private readonly order: OrderCheck | undefined;
-  events = 0;
+  private events = 0;
   private pending: Buffer = Buffer.alloc(0);
   private upgraded = false;
   private readonly socket: Socket;
   private readonly joined: Promise<void>;
-  private readonly done: Promise<OrderCheck | number>;
+  private readonly done: Promise<{ events: number; error?: string }>;
   private onJoined!: () => void;
   private onFailed!: (error: Error) => void;
-  private onDone!: (seen: OrderCheck | number) => void;
+  private onDone!: (seen: { events: number; error?: string }) => void;
   private onClosed!: (error: Error) => void;
 
   private constructor(
@@ -71,9 +71,8 @@ export class LeanClient {
   }
 
   /** Once `sync_chats_done` has arrived: the events seen, and the first order error if checked. */
-  async finished(): Promise<{ events: number; error?: string }> {
-    const seen = await this.done;
-    return typeof seen === 'number' ? { events: seen } : { events: seen.events, error: seen.error };
+  finished(): Promise<{ events: number; error?: string }> {
+    return this.done;
   }
 
   close(): void {
@@ -124,7 +123,7 @@ export class LeanClient {
       if (this.order) this.order.accept((JSON.parse(data.toString('utf8', start + 2, end)) as [string, SyncChatsEvent])[1]);
       return;
     }
-    if (startsWith(data, start, end, SYNC_DONE)) return this.onDone(this.order ?? this.events);
+    if (startsWith(data, start, end, SYNC_DONE)) return this.onDone({ events: this.events, error: this.order?.error });
     const text = data.toString('utf8', start, end);
     if (text === '2') this.send('3'); // Engine.IO ping: pong
     else if (text.startsWith('0')) this.send('40'); // Engine.IO open: connect to the default namespace

@@ -13,7 +13,7 @@ export class OrderCheck {
   events = 0;
   private expectedChat = 0;
   private secondOfChat = false;
-  nChats = -1;
+  private nChats = -1;
   error: string | undefined;
 
   accept(e: SyncChatsEvent): void {

@@ -65,10 +65,9 @@ async function main(): Promise<void> {
     if (runs('throughput')) {
       // 1 and 2: throughput and re-sync, 1,000 chats x 100 messages, one client checking the order.
       const [fresh, resync] = await withServer(pg, 'throughput', account, async (server) => [
-        await measureSync(server.url, 'bench', 100, { clients: 1 }),
-        await measureSync(server.url, 'bench', 100, { clients: 1 }),
+        await measureSync(server, 'bench', 100, { clients: 1 }),
+        await measureSync(server, 'bench', 100, { clients: 1 }),
       ]);
-      await pg.checkpoint();
       const limit = await copyLimit(await pg.freshDatabase('limit'), 1000, 100);
       report('1. sync 100k messages, fresh', `${fmt(perSecond(fresh))} msg/s`, `${fresh.events} events in order, ${(fresh.elapsedMs / 1000).toFixed(2)} s`);
       report('   limit: COPY + merge, fresh', `${fmt(limit.freshPerSecond)} msg/s`, `ratio ${ratio(perSecond(fresh), limit.freshPerSecond)} (target >= 0.5x)`);
@@ -89,8 +88,8 @@ async function main(): Promise<void> {
     if (runs('latency')) {
       // 4: latency-bound, 300 chats x 50 messages, 40 ms per fetch.
       const slow = { SIMULATED_CHATS: '300', SIMULATED_MESSAGES_PER_CHAT: '50', SIMULATED_FETCH_LATENCY_MS: '40' };
-      const sequential = await withServer(pg, 'latency1', { ...slow, SYNC_FETCH_CONCURRENCY: '1' }, (s) => measureSync(s.url, 'bench', 50, { clients: 1 }));
-      const concurrent = await withServer(pg, 'latency8', slow, (s) => measureSync(s.url, 'bench', 50, { clients: 1 }));
+      const sequential = await withServer(pg, 'latency1', { ...slow, SYNC_FETCH_CONCURRENCY: '1' }, (s) => measureSync(s, 'bench', 50, { clients: 1 }));
+      const concurrent = await withServer(pg, 'latency8', slow, (s) => measureSync(s, 'bench', 50, { clients: 1 }));
       report('4. latency-bound, fetch concurrency 1', `${(sequential.elapsedMs / 1000).toFixed(2)} s`, `${fmt(perSecond(sequential))} msg/s`);
       report('   latency-bound, default concurrency (8)', `${(concurrent.elapsedMs / 1000).toFixed(2)} s`, `${ratio(sequential.elapsedMs, concurrent.elapsedMs)} faster (target >= 5x), order checked`);
       results.latencyBound = { sequential, concurrent, speedup: sequential.elapsedMs / concurrent.elapsedMs };
@@ -123,7 +122,7 @@ async function main(): Promise<void> {
       const scale = await withServer(pg, 'scale', { SIMULATED_CHATS: String(scaleChats), SIMULATED_MESSAGES_PER_CHAT: '100' }, async (server) => {
         const baseline = server.rssBytes();
         server.startSampling();
-        const run = await measureSync(server.url, 'bench', 100, { clients: 1 });
+        const run = await measureSync(server, 'bench', 100, { clients: 1 });
         return { run, baselineRss: baseline, peakRss: server.stopSampling() };
       });
       const growth = scale.peakRss - scale.baselineRss;

@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { ServerProcess } from './server-process';
 import { WatcherProcess } from './watcher-process';
 
 export interface SyncMeasurement {
@@ -8,7 +9,7 @@ export interface SyncMeasurement {
   events: number;
   /** CPU the watching clients used (their own process; 0 without clients). */
   clientsCpuSeconds: number;
-  /** CPU `serverCpu` (when given) reported used between the request and its answer. */
+  /** CPU the server process used between the request and its answer. */
   serverCpuSeconds: number;
 }
 
@@ -38,23 +39,18 @@ export interface Watchers {
  * POSTs a sync with the watchers in the room, checking that every event arrives at every client and
  * in order, and measures the time to its answer.
  */
-export async function measureSync(
-  url: string,
-  sessionId: string,
-  limitPerChat: number,
-  { clients, lean = false, via }: Watchers,
-  serverCpu: () => number = () => 0,
-): Promise<SyncMeasurement> {
+export async function measureSync(server: ServerProcess, sessionId: string, limitPerChat: number, { clients, lean = false, via }: Watchers): Promise<SyncMeasurement> {
+  const url = server.url;
   const own = clients > 0 && !via ? WatcherProcess.start() : undefined;
   const holder = via ?? own;
   try {
     const watchers = holder && clients > 0 ? await holder.watch({ url, sessionId, clients, lean }) : undefined;
     // Only the sync itself: the clients' connections and joins happened before.
-    const cpuBefore = serverCpu();
+    const cpuBefore = server.cpuSeconds();
     const started = performance.now();
     const response = await fetch(`${url}/whatsapp-web/session/${sessionId}/sync-chats?limitPerChat=${limitPerChat}`, { method: 'POST' });
     const elapsedMs = performance.now() - started;
-    const serverCpuSeconds = serverCpu() - cpuBefore;
+    const serverCpuSeconds = server.cpuSeconds() - cpuBefore;
     const body = (await response.json()) as { messagesSynced: number; chatsProcessed: number; message: string };
     if (response.status !== 200) throw new Error(`sync: ${response.status} ${body.message}`);
     const expected = 2 * body.chatsProcessed + 1;
