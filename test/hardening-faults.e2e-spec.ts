@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Socket } from 'socket.io-client';
 import { RawObject } from '../src/whatsapp/client/whatsapp.types';
 import { SimulatedAccount, SimulatedAccountSpec, SimulatedChat, accountFromSpec, parseAccountSpec } from '../src/whatsapp/client/simulated/simulated-account';
 import { WhatsappWebService } from '../src/whatsapp/whatsapp-web.service';
@@ -9,7 +8,7 @@ import { ADMIN_URL_VAR, adminQuery } from './setup/test-postgres';
 import { chat, messagesFor, seedAccount } from './support/accounts';
 import { ServiceProcess } from './support/service-process';
 import { TestDatabase } from './support/test-database';
-import { EventLog, TestApp, emitWithAck } from './support/test-app';
+import { TestApp, emitWithAck } from './support/test-app';
 import { gate, waitFor } from './support/wait';
 
 /**
@@ -234,9 +233,7 @@ describe('faults during a sync', () => {
   describe('a Socket.IO client that disconnects mid-run', () => {
     it('the run finishes without it; reconnecting and joining again gives the latest progress at once, then the rest', async () => {
       await t.readySession('gone');
-      const socket = await t.socket();
-      const log = new EventLog(socket);
-      expect(await emitWithAck(socket, 'join-session', { sessionId: 'gone' })).toEqual({ ok: true });
+      const { socket, log } = await t.joined('gone');
       const second = gate();
       const third = gate();
       t.whatsapp.beforeFetch = (session, chatId) => (session !== 'gone' ? undefined : chatId === 'chat2@c.us' ? second.promise : chatId === 'chat3@g.us' ? third.promise : undefined);
@@ -571,9 +568,7 @@ describe('the application is closed during a sync, with a busy socket in the roo
     const t = await TestApp.start({ account, database: db });
     try {
       await t.readySession('busy');
-      const socket = await t.socket();
-      const log = new EventLog(socket);
-      expect(await emitWithAck(socket, 'join-session', { sessionId: 'busy' })).toEqual({ ok: true });
+      const { socket, log } = await t.joined('busy');
       const closed = new Promise((resolve) => socket.once('disconnect', resolve));
       const running = t.request('POST', '/whatsapp-web/session/busy/sync-chats?limitPerChat=1').catch(() => undefined);
       await log.waitFor('sync_chats', 200);

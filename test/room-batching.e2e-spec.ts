@@ -28,8 +28,7 @@ describe('Room batching with real Socket.IO', () => {
       packets.set(socket.id, 0);
       socket.conn.on('packetCreate', () => packets.set(socket.id, (packets.get(socket.id) ?? 0) + 1));
       socket.on('join', async (room: string, ack: (id: string) => void) => {
-        batcher.flush(room);
-        await socket.join(room);
+        await batcher.join(socket, room);
         ack(socket.id);
       });
     });
@@ -95,7 +94,7 @@ describe('Room batching with real Socket.IO', () => {
     for (const r of received) expect(r).toEqual(['first', 'second']);
   });
 
-  it('gives a socket that joins after flush() only the events sent after its join', async () => {
+  it('gives a socket that joins through join() only the events sent after its join', async () => {
     const early = await join('room');
     const earlySeen = record<number>(early.client, 'tick');
     batcher.emit('room', 'tick', 1);

@@ -21,7 +21,7 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
 
   it('emits the seed\'s event flow exactly, answers, and stores 3 chats and 125 messages', async () => {
     await t.readySession('flow');
-    const log = (await t.joined('flow')).log;
+    const { log } = await t.joined('flow');
 
     const answer = await t.request<Record<string, unknown>>('POST', '/whatsapp-web/session/flow/sync-chats?limitPerChat=100');
     await log.waitFor('sync_chats_done');
@@ -112,7 +112,7 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
 
   it('fetches and stores at most limitPerChat messages of each chat, the newest ones', async () => {
     await t.readySession('limited');
-    const log = (await t.joined('limited')).log;
+    const { log } = await t.joined('limited');
     const answer = await t.request('POST', '/whatsapp-web/session/limited/sync-chats?limitPerChat=10');
     await log.waitFor('sync_chats_done');
 
@@ -133,7 +133,7 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
     account.chats[1].failFetch = true;
     t.whatsapp.account = accountFromSpec(account);
     await t.readySession('failing');
-    const log = (await t.joined('failing')).log;
+    const { log } = await t.joined('failing');
 
     const answer = await t.request('POST', '/whatsapp-web/session/failing/sync-chats');
     await log.waitFor('sync_chats_done');
@@ -157,10 +157,8 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
   it('sends sync events to the session\'s room only', async () => {
     await t.readySession('roomA');
     await t.readySession('roomB');
-    const inA = (await t.joined('roomA')).log;
-    const otherSocket = await t.socket();
-    const inB = new EventLog(otherSocket);
-    expect(await emitWithAck(otherSocket, 'join-session', { sessionId: 'roomB' })).toEqual({ ok: true });
+    const { log: inA } = await t.joined('roomA');
+    const { socket: otherSocket, log: inB } = await t.joined('roomB');
     const loneSocket = await t.socket();
     const inNoRoom = new EventLog(loneSocket);
 
@@ -177,7 +175,7 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
 
   it('runs once for two concurrent triggers and gives both the same answer', async () => {
     await t.readySession('twice');
-    const log = (await t.joined('twice')).log;
+    const { log } = await t.joined('twice');
     const hold = gate();
     t.whatsapp.beforeFetch = () => hold.promise;
     const service = t.app.get(WhatsappWebService);
@@ -201,14 +199,14 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
 
   it('gives a socket that joins mid-run the latest progress at once, then the rest', async () => {
     await t.readySession('late');
-    const early = (await t.joined('late')).log;
+    const { log: early } = await t.joined('late');
     const hold = gate();
     t.whatsapp.beforeFetch = (_session, chatId) => (chatId === 'chat2@c.us' ? hold.promise : undefined);
 
     const answer = t.request('POST', '/whatsapp-web/session/late/sync-chats');
     await waitFor(() => early.of('sync_chats').length === 4, 'chat 2 saved');
     const latest = await t.request('GET', '/whatsapp-web/session/late/sync-chats/latest');
-    const late = (await t.joined('late')).log;
+    const { log: late } = await t.joined('late');
     await late.waitFor('sync_chats');
     hold.open();
     await answer;
@@ -229,7 +227,7 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
     account.chats.push(chat('chat4@c.us', 5, { timestamp: 1_764_140_000 }), chat('chat5@c.us', 7, { timestamp: 1_764_130_000 }));
     t.whatsapp.account = accountFromSpec(account);
     await t.readySession('reversed');
-    const log = (await t.joined('reversed')).log;
+    const { log } = await t.joined('reversed');
     // Chat k's fetch may only finish once chat k+1's has: the pipeline completes them in reverse.
     const finished = new Map<string, () => void>();
     const done = (id: string) => new Promise<void>((resolve) => finished.set(id, resolve));
@@ -279,7 +277,7 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
     account.chats.push(chat('chat4@c.us', 3, { name: 'Newest', timestamp: 1_764_160_000, pinned: true, messages: messagesFor('chat4@c.us', 3, 1_764_160_000) }));
     t.whatsapp.account = accountFromSpec(account);
     await t.readySession('listing');
-    const log = (await t.joined('listing')).log;
+    const { log } = await t.joined('listing');
 
     const answer = await t.request<Array<Record<string, unknown>>>('GET', '/whatsapp-web/session/listing/chats');
     await log.waitFor('sync_chats_done');

@@ -1,8 +1,9 @@
-import type { Namespace, Server } from 'socket.io';
+import type { Namespace, Server, Socket } from 'socket.io';
+import { callAll } from './call-all';
 import { SOCKET_FLUSH_INTERVAL_MS } from './socket-write-coalescer';
 
 /** The engine.io connection API this uses (public, but for the `wsPreEncodedFrame` option). */
-interface EngineConnection {
+interface WritableConnection {
   readyState: string;
   transport: { name: string; _canSendPreEncodedFrame?(packet: { options: { wsPreEncodedFrame: Buffer[] } }): boolean };
   write(data: string, options?: { wsPreEncodedFrame?: Buffer[] }): unknown;
@@ -30,8 +31,9 @@ interface RoomState {
  * order; a connection that cannot take pre-encoded frames (long-polling, compression) gets the batch
  * packet by packet.
  *
- * Everything a room gets must go through `emit`, so that order holds, and a socket must join after
- * `flush(room)`, so that it does not receive events sent before it joined. Only with the in-process
+ * Everything a room gets must go through `emit`, so that order holds, and sockets join and leave
+ * through `join` and `leave`, so that a joining one gets nothing sent before it joined and a leaving
+ * one keeps everything sent while it was in. Only with the in-process
  * adapter (the service's own); with any other, and for events that are not one text packet, every
  * event goes through Socket.IO at once. `stop()` hands everything waiting to engine.io (at shutdown,
  * before the sockets close) and from then on sends every event at once.
@@ -40,16 +42,13 @@ export class RoomBatcher {
   private readonly rooms = new Map<string, RoomState>();
   private stopped = false;
 
-  constructor(
-    private readonly server: Server,
-    private readonly intervalMs = SOCKET_FLUSH_INTERVAL_MS,
-  ) {}
+  constructor(private readonly server: Server) {}
 
   emit(room: string, event: string, payload: unknown): void {
     const now = performance.now();
     const state = this.rooms.get(room);
-    const busy = state !== undefined && (state.pending.length > 0 || now - state.lastSentAt < this.intervalMs);
-    const packet = busy && !this.stopped && this.batchable() ? this.encode(event, payload) : undefined;
+    const busy = state !== undefined && (state.pending.length > 0 || now - state.lastSentAt < SOCKET_FLUSH_INTERVAL_MS);
+    const packet = busy && this.batchable() ? this.encode(event, payload) : undefined;
     if (state && packet !== undefined) {
       state.pending.push(packet);
       state.timer ??= this.arm(room);
@@ -71,22 +70,29 @@ export class RoomBatcher {
     this.send(room, packets);
   }
 
-  /** At shutdown: sends everything waiting now, and holds nothing from here on. */
+  /** A socket joins `room` after what the room holds has left: it gets only what follows its join. */
+  join(socket: Socket, room: string): void | Promise<void> {
+    this.flush(room);
+    return socket.join(room);
+  }
+
+  /** A socket leaves `room` after what the room holds has left: it keeps what was sent while it was in. */
+  leave(socket: Socket, room: string): void | Promise<void> {
+    this.flush(room);
+    return socket.leave(room);
+  }
+
+  /** At shutdown: sends everything waiting now, and holds nothing from here on (the map stays empty). */
   stop(): void {
     this.stopped = true;
-    const rooms = [...this.rooms.keys()];
-    for (const state of this.rooms.values()) clearTimeout(state.timer);
-    // One room's failure must not keep the others' events back: all are sent, then it is thrown.
-    let failure: { error: unknown } | undefined;
-    for (const room of rooms) {
-      try {
+    try {
+      callAll(this.rooms, ([room, state]) => {
+        clearTimeout(state.timer);
         this.flush(room);
-      } catch (error) {
-        failure ??= { error };
-      }
+      });
+    } finally {
+      this.rooms.clear();
     }
-    this.rooms.clear();
-    if (failure) throw failure.error;
   }
 
   /** The room was just sent to: events in the next interval wait, then the timer sends them. */
@@ -99,7 +105,7 @@ export class RoomBatcher {
 
   private arm(room: string): NodeJS.Timeout {
     // Unreferenced: a batch has recipients only while their open sockets keep the process alive anyway.
-    return setTimeout(() => this.tick(room), this.intervalMs).unref();
+    return setTimeout(() => this.tick(room), SOCKET_FLUSH_INTERVAL_MS).unref();
   }
 
   /** The interval's end: sends the batch and waits another interval, or forgets a room gone quiet. */
@@ -137,7 +143,7 @@ export class RoomBatcher {
     if (!members) return;
     let frames: Buffer[] | undefined;
     for (const id of members) {
-      const conn = nsp.sockets.get(id)?.conn as EngineConnection | undefined;
+      const conn = nsp.sockets.get(id)?.conn as WritableConnection | undefined;
       if (!conn || conn.readyState !== 'open') continue; // as Socket.IO does: a closing connection gets nothing
       const transport = conn.transport;
       if (transport.name === 'websocket' && typeof transport._canSendPreEncodedFrame === 'function') {

@@ -1,3 +1,5 @@
+import { callAll } from './call-all';
+
 /** The parts of engine.io 6 / ws 8 internals this relies on; checked at run time, never assumed. */
 interface CorkableStream {
   cork(): void;
@@ -64,16 +66,8 @@ export class SocketWriteCoalescer {
     this.timer = undefined;
     const due = this.deferred;
     this.deferred = [];
-    // One socket's failing handler must not leave the others unwritable: all run, then it is thrown.
-    let failure: { error: unknown } | undefined;
-    for (const complete of due) {
-      try {
-        complete();
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-    if (failure) throw failure.error;
+    // One socket's failing handler must not leave the others unwritable.
+    callAll(due, (complete) => complete());
   }
 
   /** At shutdown: sends everything held now, and holds nothing from here on. */

@@ -12,6 +12,7 @@ import type { Server, Socket } from 'socket.io';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { SessionEntity } from '../database/entities/session.entity';
 import { apiKeyMatches } from '../common/api-key';
+import { errorText } from '../common/error-text';
 import { RoomBatcher, roomBatcherOf } from '../common/room-batcher';
 import { isValidSessionId } from './dto/session-id';
 import {
@@ -70,12 +71,11 @@ export class WhatsappWebGateway implements OnGatewayInit {
       const stored = this.registry.get(sessionId) ? undefined : await this.sessions.find(sessionId);
       if (stored === null) return this.reply(socket, ack, { ok: false, error: `session ${sessionId} was never started` });
       // Events sent before the join stay with the sockets that were there; the replay covers them.
-      this.rooms.flush(roomOf(sessionId));
-      await socket.join(roomOf(sessionId));
+      await this.rooms.join(socket, roomOf(sessionId));
       this.reply(socket, ack, { ok: true });
       this.replayState(socket, sessionId, stored);
     } catch (error) {
-      this.logger.error(`session=${sessionId} join-session failed: ${(error as Error).message}`);
+      this.logger.error(`session=${sessionId} join-session failed: ${errorText(error)}`);
       this.reply(socket, ack, { ok: false, error: 'join failed, try again' });
     }
   }
@@ -85,8 +85,7 @@ export class WhatsappWebGateway implements OnGatewayInit {
     const sessionId = sessionIdOf(body);
     if (sessionId === undefined) return this.reply(socket, ack, { ok: false, error: 'payload must be {"sessionId": "<1-64 of A-Z a-z 0-9 _ ->"}' });
     // Events sent while the socket was in the room are still its own.
-    this.rooms.flush(roomOf(sessionId));
-    await socket.leave(roomOf(sessionId));
+    await this.rooms.leave(socket, roomOf(sessionId));
     this.reply(socket, ack, { ok: true });
   }
 
