@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { ConsoleLogger, INestApplication, LogLevel, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -6,7 +7,7 @@ import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { AppLogger } from './common/app-logger';
 import { answerClientErrorsAsJson } from './common/client-errors';
-import { originPolicy } from './common/origin-policy';
+import { OriginPolicy } from './common/origin-policy';
 import { securityHeaders } from './common/security-headers';
 import { SocketIoAdapter } from './common/socket-io.adapter';
 import { createValidationPipe } from './common/validation.pipe';
@@ -37,11 +38,16 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.useBodyParser('json', { limit: '100kb' });
   // The dashboard: static files, outside the API key guard (the page asks for the key itself).
   app.useStaticAssets(PUBLIC_DIR, { index: 'index.html' });
-  app.use(originPolicy(config));
+  // Browser requests that pages of other sites made (or pages of a name rebound to this address):
+  // refused on REST here and on the Socket.IO handshake by the adapter. Own origins come from
+  // PUBLIC_URL and the listening socket, never from the request.
+  const server = app.getHttpServer() as Server;
+  const originPolicy = new OriginPolicy(config, () => server.address());
+  app.use(originPolicy.middleware());
   app.enableCors({ origin: config.corsOrigins === '*' ? true : config.corsOrigins });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
-  app.useWebSocketAdapter(new SocketIoAdapter(app, config));
+  app.useWebSocketAdapter(new SocketIoAdapter(app, config, originPolicy));
   setupOpenApi(app);
   answerClientErrorsAsJson(app.getHttpServer());
   if (!config.apiKey) new Logger('Security').warn('API_KEY is not set: the REST API and Socket.IO are open to anyone who can reach them');

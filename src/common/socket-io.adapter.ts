@@ -3,7 +3,7 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { IncomingMessage } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../config/app-config';
-import { originAllowed } from './origin-policy';
+import { OriginPolicy } from './origin-policy';
 import { roomBatcherOf } from './room-batcher';
 import { EngineConnection, SocketWriteCoalescer } from './socket-write-coalescer';
 
@@ -14,13 +14,14 @@ import { EngineConnection, SocketWriteCoalescer } from './socket-write-coalescer
  */
 export const MAX_CLIENT_MESSAGE_BYTES = 128 * 1024;
 
-/** Socket.IO on the HTTP server's port, with the same CORS origins as REST, enforced at the handshake. */
+/** Socket.IO on the HTTP server's port, with the same CORS origins and origin rules as REST, enforced at the handshake. */
 export class SocketIoAdapter extends IoAdapter {
   private readonly coalescer = new SocketWriteCoalescer();
 
   constructor(
     app: INestApplicationContext,
     private readonly config: AppConfig,
+    private readonly originPolicy: OriginPolicy,
   ) {
     super(app);
   }
@@ -31,8 +32,9 @@ export class SocketIoAdapter extends IoAdapter {
       ...options,
       cors: { origin, credentials: true },
       maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
-      // CORS headers do not bind WebSocket upgrades: a page of another site is refused here instead.
-      allowRequest: (request: IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) => callback(null, originAllowed(this.config, request)),
+      // CORS headers do not bind WebSocket upgrades: a page of another site (or of a name rebound to
+      // this address) is refused here instead, by the same rules as REST.
+      allowRequest: (request: IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) => callback(null, this.originPolicy.allowsHandshake(request)),
     }) as Server;
     server.engine.on('connection', (connection: EngineConnection) => this.coalescer.attach(connection));
     return server;

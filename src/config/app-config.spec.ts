@@ -14,6 +14,7 @@ const DEFAULTS: AppConfig = {
   simulatedFetchLatencyMs: 0,
   apiKey: undefined,
   corsOrigins: '*',
+  publicOrigin: undefined,
   rateLimit: { max: 600, windowMs: 60_000 },
   trustProxy: false,
   syncFetchConcurrency: 8,
@@ -68,6 +69,7 @@ describe('loadConfig', () => {
       SIMULATED_FETCH_LATENCY_MS: '40',
       API_KEY: 'secret-key',
       CORS_ORIGINS: 'http://a.example, https://b.example ,,',
+      PUBLIC_URL: 'HTTPS://WA.Example.com:443/',
       RATE_LIMIT_MAX: '0',
       RATE_LIMIT_WINDOW_MS: '1000',
       TRUST_PROXY: 'loopback, 10.0.0.0/8',
@@ -100,6 +102,7 @@ describe('loadConfig', () => {
       simulatedFetchLatencyMs: 40,
       apiKey: 'secret-key',
       corsOrigins: ['http://a.example', 'https://b.example'],
+      publicOrigin: 'https://wa.example.com',
       rateLimit: { max: 0, windowMs: 1000 },
       trustProxy: 'loopback,10.0.0.0/8',
       syncFetchConcurrency: 64,
@@ -139,6 +142,13 @@ describe('loadConfig', () => {
     expect(config.corsOrigins).toBe('*');
   });
 
+  it('reads PUBLIC_URL as the origin browsers write: scheme and host in lower case, no default port, no trailing slash', () => {
+    expect(loadConfig({ PUBLIC_URL: 'https://wa.example.com' }).publicOrigin).toBe('https://wa.example.com');
+    expect(loadConfig({ PUBLIC_URL: 'http://192.168.1.20:3000/' }).publicOrigin).toBe('http://192.168.1.20:3000');
+    expect(loadConfig({ PUBLIC_URL: 'http://wa.lan:80' }).publicOrigin).toBe('http://wa.lan');
+    expect(loadConfig({ PUBLIC_URL: 'http://[::1]:3000' }).publicOrigin).toBe('http://[::1]:3000');
+  });
+
   it('reads every TRUST_PROXY form', () => {
     expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
     expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
@@ -157,6 +167,12 @@ describe('loadConfig', () => {
     for (const level of ['error', 'warn', 'log', 'debug', 'verbose'] as const) {
       expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
     }
+  });
+
+  it('says what PUBLIC_URL must be', () => {
+    expect(configError({ PUBLIC_URL: 'https://wa.example.com/app' }).message).toBe(
+      'Invalid configuration:\n  - PUBLIC_URL must be an http:// or https:// origin, such as https://wa.example.com or http://192.168.1.20:3000, with no path (got "https://wa.example.com/app")',
+    );
   });
 
   it('names every bad variable at once', () => {
@@ -212,6 +228,13 @@ describe('loadConfig', () => {
     ['TRUST_PROXY', '10.0.0.0/33'],
     ['TRUST_PROXY', 'loopback,not-an-ip'],
     ['TRUST_PROXY', '1234'],
+    ['PUBLIC_URL', 'wa.example.com'],
+    ['PUBLIC_URL', 'ftp://wa.example.com'],
+    ['PUBLIC_URL', 'https://wa.example.com/dashboard'],
+    ['PUBLIC_URL', 'https://wa.example.com/?x=1'],
+    ['PUBLIC_URL', 'https://wa.example.com/#top'],
+    ['PUBLIC_URL', 'https://user:pw@wa.example.com'],
+    ['PUBLIC_URL', 'https://'],
   ])('rejects %s=%s and names it', (name, value) => {
     const error = configError({ [name]: value });
     const lines = error.message.split('\n');

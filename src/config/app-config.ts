@@ -44,6 +44,8 @@ export interface AppConfig {
   simulatedFetchLatencyMs: number;
   apiKey: string | undefined;
   corsOrigins: string[] | '*';
+  /** `PUBLIC_URL`'s origin (`https://wa.example.com`): how browsers reach the service, its own origin. */
+  publicOrigin: string | undefined;
   /** REST requests allowed per client IP in each window; `max: 0` turns the limit off. */
   rateLimit: RateLimitConfig;
   /** Express's `trust proxy`: whose `X-Forwarded-For` gives the client IP that rate limits count. */
@@ -96,6 +98,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     simulatedFetchLatencyMs: read.int('SIMULATED_FETCH_LATENCY_MS', 0, 0, 60_000),
     apiKey: read.str('API_KEY'),
     corsOrigins: parseOrigins(read.str('CORS_ORIGINS')),
+    publicOrigin: read.origin('PUBLIC_URL'),
     rateLimit: {
       max: read.int('RATE_LIMIT_MAX', 600, 0, 1_000_000),
       windowMs: read.int('RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
@@ -201,6 +204,21 @@ class EnvReader {
     if (valid) return entries.join(',');
     this.problems.push(`${name} must be true, false, a number of proxies, or addresses/subnets such as loopback,10.0.0.0/8 (got "${raw}")`);
     return false;
+  }
+
+  /** An http(s) URL that is an origin only (a trailing `/` is fine): its origin, as browsers write it. */
+  origin(name: string): string | undefined {
+    const raw = this.str(name);
+    if (raw === undefined) return undefined;
+    try {
+      const url = new URL(raw);
+      const originOnly = url.username === '' && url.password === '' && url.pathname === '/' && !raw.includes('?') && !raw.includes('#');
+      if ((url.protocol === 'http:' || url.protocol === 'https:') && originOnly) return url.origin;
+    } catch {
+      // reported below
+    }
+    this.problems.push(`${name} must be an http:// or https:// origin, such as https://wa.example.com or http://192.168.1.20:3000, with no path (got "${raw}")`);
+    return undefined;
   }
 
   url(name: string, protocols: string[]): string | undefined {

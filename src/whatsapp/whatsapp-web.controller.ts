@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Controller, Delete, Get, Head, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ChatParams, ChatsQuery, DeleteQuery, MessagesQuery, SessionParams, SyncQuery } from './dto/requests.dto';
 import { ChatDto, DeletedDto, ErrorDto, MessagePageDto, QrDto, SessionDto, SyncResultDto, SyncRunDto } from './dto/responses.dto';
@@ -97,6 +97,20 @@ export class WhatsappWebController {
   @ApiResponse({ status: 404, type: ErrorDto, description: 'Unknown session, or no run yet' })
   latestSync(@Param() { id }: SessionParams): Promise<SyncRunView> {
     return this.query.latestRun(id);
+  }
+
+  /**
+   * Declared before `GET chats`, or Express would answer HEAD with the GET handler, which syncs: a
+   * HEAD (a link checker, a prefetch, another site's no-cors fetch) must change nothing. It answers
+   * what `GET chats?sync=false` would, whatever `sync` says; the same validation applies.
+   */
+  @Head('session/:id/chats')
+  @ApiOperation({ summary: 'The headers of `GET chats?sync=false`: never synchronizes, whatever `sync` says' })
+  @ApiResponse({ status: 200, description: 'No body; the headers of the stored chats list' })
+  @ApiResponse(BAD_INPUT)
+  @ApiResponse(UNKNOWN)
+  chatsHead(@Param() { id }: SessionParams, @Query() _query: ChatsQuery): Promise<ChatView[]> {
+    return this.query.storedChats(id);
   }
 
   @Get('session/:id/chats')

@@ -21,6 +21,8 @@ export interface TestAppOptions {
   database?: TestDatabase;
   /** Another provider (the whatsapp-web.js adapter on a fake page); `whatsapp` then stays unused. */
   clientFactory?: (config: AppConfig) => WhatsappClientFactory;
+  /** The port to listen on (127.0.0.1); default: any free one. */
+  port?: number;
 }
 
 /**
@@ -47,7 +49,7 @@ export class TestApp {
     const whatsapp = new SimulatedWhatsappClientFactory(account);
     const clientFactory = useConfigured ? undefined : (options.clientFactory?.(config) ?? whatsapp);
     const app = await createApp(config, { clientFactory, logger: false });
-    await app.listen(0, '127.0.0.1');
+    await app.listen(options.port ?? 0, '127.0.0.1');
     const address = app.getHttpServer().address() as { port: number };
     return new TestApp(app, `http://127.0.0.1:${address.port}`, db, whatsapp, options.database === undefined);
   }
