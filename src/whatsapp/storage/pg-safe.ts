@@ -1,4 +1,3 @@
-import type { RawObject } from '../client/whatsapp.types';
 
 /**
  * PostgreSQL refuses `\u0000` in `text` and `jsonb`, and a lone UTF-16 surrogate in `jsonb`.
@@ -15,7 +14,7 @@ export function pgSafeText(value: string): string {
  * writes NUL and lone surrogates as `\u0000` and `\udXXX` escapes (a well-formed pair it writes as is),
  * so the per-value replacer runs only when the plain text shows one of them.
  */
-export function pgSafeJson(value: RawObject | readonly object[]): string {
+export function pgSafeJson(value: object): string {
   const plain = JSON.stringify(value, bigintAsString);
   return NEEDS_REPLACER.test(plain) ? sanitizedJson(value) : plain;
 }
@@ -26,7 +25,7 @@ function bigintAsString(_key: string, item: unknown): unknown {
   return typeof item === 'bigint' ? item.toString() : item;
 }
 
-function sanitizedJson(value: RawObject | readonly object[]): string {
+function sanitizedJson(value: object): string {
   return JSON.stringify(value, function replacer(this: unknown, _key: string, item: unknown) {
     if (typeof item === 'string') return pgSafeText(item);
     if (item !== null && typeof item === 'object' && !Array.isArray(item)) {
@@ -62,4 +61,16 @@ export function lastById<T extends { id: string }>(items: readonly T[]): T[] {
     byId.set(key, item);
   }
   return byId.size === items.length ? [...items] : [...byId.values()];
+}
+
+const INT4_MIN = -2_147_483_648;
+const INT4_MAX = 2_147_483_647;
+
+/**
+ * A whole number for an `integer` column: NaN is 0, fractions are truncated, and what is past the
+ * column's range is clamped to it, so that one absurd count cannot fail a chat.
+ */
+export function pgSafeInt(value: number, min = INT4_MIN): number {
+  const whole = Math.trunc(value) || 0;
+  return Math.min(INT4_MAX, Math.max(min, whole));
 }
