@@ -6,7 +6,7 @@ import { MessageEntity } from '../database/entities/message.entity';
 import { SyncRunEntity } from '../database/entities/sync-run.entity';
 import { WaChat, WaMessage } from './client/whatsapp.types';
 import { MessageCursor } from './storage/message-cursor';
-import { lastById, pgSafeJson, pgSafeText, pgSafeTimestamp } from './storage/pg-safe';
+import { isStorableChatId, lastById, MAX_CHAT_ID_BYTES, pgSafeJson, pgSafeText, pgSafeTimestamp } from './storage/pg-safe';
 import { INSERT_CHAT_STUB_SQL, UPSERT_CHATS_SQL, UPSERT_MESSAGES_SQL } from './storage/upsert-sql';
 
 /** Called after each chat is committed; `currentIndex` is the chat's 0-based position in `chats`. */
@@ -59,6 +59,7 @@ export class WhatsappStorageService {
 
   /** Stores one live message, with a placeholder chat row when the chat was never synced. */
   async saveLiveMessage(sessionId: string, message: WaMessage): Promise<void> {
+    if (!isStorableChatId(message.chatId)) throw new Error(unstorableChatIdText(message.chatId));
     await this.dataSource.transaction(async (manager) => {
       await manager.query(INSERT_CHAT_STUB_SQL, [
         sessionId,
@@ -113,8 +114,9 @@ export class WhatsappStorageService {
     });
   }
 
+  /** Chats whose id cannot be stored are left out; the sync reports each of them as a failed chat. */
   private async upsertChats(manager: EntityManager, sessionId: string, chats: readonly WaChat[]): Promise<void> {
-    const rows = lastById(chats);
+    const rows = lastById(chats.filter((c) => isStorableChatId(c.id)));
     if (rows.length === 0) return;
     await manager.query(UPSERT_CHATS_SQL, [sessionId, pgSafeJson(rows.map(toChatRow))]);
   }
@@ -127,6 +129,11 @@ export class WhatsappStorageService {
   ): Promise<void> {
     await manager.query(UPSERT_MESSAGES_SQL, [sessionId, pgSafeText(chatId), pgSafeJson(messages.map(toMessageRow))]);
   }
+}
+
+/** Why a chat, or a live message of it, is not stored. */
+export function unstorableChatIdText(chatId: string): string {
+  return `chat id is empty or longer than ${MAX_CHAT_ID_BYTES} bytes (${Buffer.byteLength(pgSafeText(chatId), 'utf8')}); not stored`;
 }
 
 /** A chat as a row of UPSERT_CHATS_SQL's JSON parameter. */

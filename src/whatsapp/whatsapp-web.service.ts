@@ -13,7 +13,8 @@ import { SyncResult } from './sync/sync-result';
 import { SessionNotReadyError, SyncInterruptedError, syncFailureToHttp, WhatsappCallError } from './sync/sync-errors';
 import { SyncRunProgress, SyncRunRepository } from './sync/sync-run.repository';
 import { ActiveSync, SyncTracker } from './sync/sync-tracker';
-import { WhatsappStorageService } from './whatsapp-storage.service';
+import { isStorableChatId } from './storage/pg-safe';
+import { unstorableChatIdText, WhatsappStorageService } from './whatsapp-storage.service';
 import { WhatsappWebGateway } from './whatsapp-web.gateway';
 
 export const DEFAULT_LIMIT_PER_CHAT = 100;
@@ -163,10 +164,13 @@ export class WhatsappWebService implements OnApplicationBootstrap, BeforeApplica
   }
 
   /**
-   * One chat's work: fetch its messages, store them in one transaction. A failed fetch fails this chat
-   * alone (returned); a failed write fails the run (thrown), since the database is then in question.
+   * One chat's work: fetch its messages, store them in one transaction. A failed fetch, or an id that
+   * cannot be stored, fails this chat alone (returned); a failed write fails the run (thrown), since
+   * the database is then in question.
    */
   private async fetchAndStore(sessionId: string, client: WhatsappClient, chat: WaChat, limit: number): Promise<ChatOutcome> {
+    // saveChats left it out: its messages are not fetched either.
+    if (!isStorableChatId(chat.id)) return { fetchError: unstorableChatIdText(chat.id) };
     let messages: WaMessage[];
     try {
       messages = await client.fetchMessages(chat.id, limit);
