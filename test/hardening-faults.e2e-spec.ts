@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RawObject } from '../src/whatsapp/client/whatsapp.types';
@@ -604,4 +605,26 @@ describe('the application is closed during a sync, with a busy socket in the roo
       await db.drop();
     }
   }, 60_000);
+});
+
+describe('the application is closed while a request never completes', () => {
+  it('after the drain of requests in flight, the connection is closed and close() returns', async () => {
+    const t = await TestApp.start({ account: seedAccount() });
+    const { hostname, port } = new URL(t.baseUrl);
+    const socket = connect(Number(port), hostname);
+    const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
+    socket.on('error', () => undefined);
+    // Headers announce 100 bytes of body; 10 arrive: the request is in flight, its body parser waits.
+    socket.write('POST /whatsapp-web/session/hang/start HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a": "123');
+    await waitFor(async () => (await t.request('GET', '/health')).status === 200, 'the server to answer');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const started = Date.now();
+    await t.close();
+    const closedAt = await closed;
+    // HTTP_DRAIN_MS (3 s) for requests in flight, then forceCloseConnections: never a wait on the client.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
+    expect(Date.now() - started).toBeLessThan(6000);
+    expect(closedAt - started).toBeLessThan(6000);
+  }, 20_000);
 });

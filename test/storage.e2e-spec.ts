@@ -221,6 +221,18 @@ describe('WhatsappStorageService on PostgreSQL', () => {
       ]);
     });
 
+    it('leaves out chats whose id cannot be stored (empty, or over 1,024 bytes), still reporting each in order', async () => {
+      const ids = ['ok@c.us', '', `${'\u00e9'.repeat(510)}@c.us`, '\u0000', `${'\u00e9'.repeat(509)}@c.us`];
+      const seen: string[] = [];
+      await storage.saveChats('chat-ids', ids.map((id) => chat(id)), (_index, _total, c) => {
+        seen.push(c.id);
+      });
+      // '' and '\u0000' are the same id once stored: one chat, reported once, at its last listing.
+      expect(seen).toEqual([ids[0], ids[2], ids[3], ids[4]]);
+      const rows = await db.query<{ wa_id: string }>('SELECT wa_id FROM chats WHERE session_id = $1', ['chat-ids']);
+      expect(rows.map((r) => r.wa_id).sort()).toEqual([`${'\u00e9'.repeat(509)}@c.us`, 'ok@c.us'].sort());
+    });
+
     it('stores and reports a chat listed twice once, as its last listing', async () => {
       const calls: string[] = [];
       await storage.saveChats('chats-dup', [chat('x@c.us', { name: 'first' }), chat('y@c.us'), chat('x@c.us', { name: 'last' })], (_i, _t, c) => {
@@ -489,6 +501,18 @@ describe('WhatsappStorageService on PostgreSQL', () => {
       ]);
       expect(await messageRows('live-old', [newer.id, older.id])).toEqual([rowOf('live-old', newer), rowOf('live-old', older)]);
       expect(await count('chats', 'live-old')).toBe(1);
+    });
+
+    it('refuses a live message of a chat whose id cannot be stored, and stores nothing', async () => {
+      const chatId = `${'1'.repeat(1020)}@c.us`;
+      await expect(storage.saveLiveMessage('live-long', message(chatId, 1))).rejects.toThrow(
+        new Error('chat id is empty or longer than 1024 bytes (1025); not stored'),
+      );
+      expect(await count('chats', 'live-long')).toBe(0);
+      expect(await count('messages', 'live-long')).toBe(0);
+      const longest = message(`${'1'.repeat(1019)}@c.us`, 1);
+      await storage.saveLiveMessage('live-long', longest);
+      expect(await messageRows('live-long', [longest.id])).toEqual([rowOf('live-long', longest)]);
     });
 
     it('stores the same live message once', async () => {

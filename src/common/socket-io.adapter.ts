@@ -3,6 +3,7 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { IncomingMessage } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../config/app-config';
+import { lacksRequiredHost, MISSING_HOST_MESSAGE } from './express-adapter';
 import { originAllowed } from './origin-policy';
 import { roomBatcherOf } from './room-batcher';
 import { EngineConnection, SocketWriteCoalescer } from './socket-write-coalescer';
@@ -32,7 +33,9 @@ export class SocketIoAdapter extends IoAdapter {
       cors: { origin, credentials: true },
       maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
       // CORS headers do not bind WebSocket upgrades: a page of another site is refused here instead.
-      allowRequest: (request: IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) => callback(null, originAllowed(this.config, request)),
+      // Socket.IO answers its own paths before Express, so the Host rule of REST is applied here too.
+      allowRequest: (request: IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) =>
+        lacksRequiredHost(request) ? callback(MISSING_HOST_MESSAGE, false) : callback(null, originAllowed(this.config, request)),
     }) as Server;
     server.engine.on('connection', (connection: EngineConnection) => this.coalescer.attach(connection));
     return server;

@@ -7,7 +7,7 @@ import { SyncRunEntity } from '../database/entities/sync-run.entity';
 import { WaChat, WaMessage } from './client/whatsapp.types';
 import { MessageCursor } from './storage/message-cursor';
 import { jsonBatches } from './storage/json-batches';
-import { lastById, pgSafeInt, pgSafeJson, pgSafeText, pgSafeTimestamp } from './storage/pg-safe';
+import { isStorableChatId, lastById, MAX_CHAT_ID_BYTES, pgSafeInt, pgSafeJson, pgSafeText, pgSafeTimestamp } from './storage/pg-safe';
 import { INSERT_CHAT_STUB_SQL, UPSERT_CHATS_SQL, UPSERT_MESSAGES_SQL } from './storage/upsert-sql';
 
 /** Called after each chat is committed; `currentIndex` is the chat's 0-based position in `chats`. */
@@ -79,6 +79,7 @@ export class WhatsappStorageService {
 
   /** Stores one live message, with a placeholder chat row when the chat was never synced. */
   async saveLiveMessage(sessionId: string, message: WaMessage): Promise<void> {
+    if (!isStorableChatId(message.chatId)) throw new Error(unstorableChatIdText(message.chatId));
     await this.dataSource.transaction(async (manager) => {
       await manager.query(INSERT_CHAT_STUB_SQL, [
         sessionId,
@@ -133,8 +134,10 @@ export class WhatsappStorageService {
     });
   }
 
+  /** Chats whose id cannot be stored are left out; the sync reports each of them as a failed chat. */
   private async upsertChats(manager: EntityManager, sessionId: string, chats: readonly WaChat[]): Promise<void> {
-    for (const batch of jsonBatches(lastById(chats), toChatRow, CHAT_BATCH_SIZE)) await manager.query(UPSERT_CHATS_SQL, [sessionId, batch]);
+    const rows = lastById(chats.filter((c) => isStorableChatId(c.id)));
+    for (const batch of jsonBatches(rows, toChatRow, CHAT_BATCH_SIZE)) await manager.query(UPSERT_CHATS_SQL, [sessionId, batch]);
   }
 
   /** One upsert statement; answers how many of its rows the chat holds (see UPSERT_MESSAGES_SQL). */
@@ -142,6 +145,11 @@ export class WhatsappStorageService {
     const [{ held }] = (await manager.query(UPSERT_MESSAGES_SQL, [sessionId, chatId, rowsJson])) as [{ held: number }];
     return held;
   }
+}
+
+/** Why a chat, or a live message of it, is not stored. */
+export function unstorableChatIdText(chatId: string): string {
+  return `chat id is empty or longer than ${MAX_CHAT_ID_BYTES} bytes (${Buffer.byteLength(pgSafeText(chatId), 'utf8')}); not stored`;
 }
 
 /** A chat as a row of UPSERT_CHATS_SQL's JSON parameter. */

@@ -14,7 +14,8 @@ import { SyncResult } from './sync/sync-result';
 import { SessionNotReadyError, SyncInterruptedError, syncFailureToHttp, WhatsappCallError } from './sync/sync-errors';
 import { SyncRunProgress, SyncRunRepository } from './sync/sync-run.repository';
 import { ActiveSync, SyncTracker } from './sync/sync-tracker';
-import { PreparedMessages, WhatsappStorageService } from './whatsapp-storage.service';
+import { isStorableChatId } from './storage/pg-safe';
+import { PreparedMessages, unstorableChatIdText, WhatsappStorageService } from './whatsapp-storage.service';
 import { WhatsappWebGateway } from './whatsapp-web.gateway';
 
 export const DEFAULT_LIMIT_PER_CHAT = 100;
@@ -173,10 +174,12 @@ export class WhatsappWebService implements OnApplicationBootstrap, BeforeApplica
 
   /**
    * One chat's work ahead of its turn: fetch its messages and prepare their statements. A failed
-   * fetch fails this chat alone; a failed write (at its turn) fails the run, since the database is
-   * then in question.
+   * fetch, or an id that cannot be stored, fails this chat alone; a failed write (at its turn) fails
+   * the run, since the database is then in question.
    */
   private async fetchAndPrepare(sessionId: string, client: WhatsappClient, chat: WaChat, limit: number): Promise<ChatOutcome> {
+    // saveChats left it out: its messages are not fetched either.
+    if (!isStorableChatId(chat.id)) return { fetchError: unstorableChatIdText(chat.id) };
     let messages: WaMessage[];
     try {
       messages = await client.fetchMessages(chat.id, limit);

@@ -10,6 +10,30 @@ export function pgSafeText(value: string): string {
 }
 
 /**
+ * The longest chat id that is stored, in UTF-8 bytes as stored (after `pgSafeText`). Real WhatsApp
+ * ids are well under 100 bytes; without a cap, an id past PostgreSQL's btree row limit (2,704 bytes
+ * for the whole index row, unless the text compresses) fails the insert of every chat in its batch,
+ * and with it the whole sync. A message id embeds its chat id, so the cap leaves room for message
+ * ids too. The REST route of a chat's messages accepts exactly the ids this lets through (see
+ * `isStorableChatIdParam`).
+ */
+export const MAX_CHAT_ID_BYTES = 1024;
+
+/** Whether a chat id from WhatsApp is stored: non-empty and at most `MAX_CHAT_ID_BYTES` once made storable. */
+export function isStorableChatId(id: string): boolean {
+  const stored = pgSafeText(id);
+  return stored.length > 0 && Buffer.byteLength(stored, 'utf8') <= MAX_CHAT_ID_BYTES;
+}
+
+/**
+ * Whether a chat id given by a client can be one that is stored: the stored ids are exactly the
+ * non-empty, well-formed strings without NUL of at most `MAX_CHAT_ID_BYTES` bytes.
+ */
+export function isStorableChatIdParam(value: unknown): value is string {
+  return typeof value === 'string' && !value.includes('\u0000') && value.isWellFormed() && isStorableChatId(value);
+}
+
+/**
  * JSON text for a `jsonb` parameter, with every string (keys included) made storable. JSON.stringify
  * writes NUL and lone surrogates as `\u0000` and `\udXXX` escapes (a well-formed pair it writes as is),
  * so the per-value replacer runs only when the plain text shows one of them.
