@@ -7,6 +7,7 @@ import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { AppLogger } from './common/app-logger';
 import { answerClientErrorsAsJson } from './common/client-errors';
+import { AppExpressAdapter, missingHostAnswer } from './common/express-adapter';
 import { OriginPolicy } from './common/origin-policy';
 import { securityHeaders } from './common/security-headers';
 import { SocketIoAdapter } from './common/socket-io.adapter';
@@ -26,7 +27,8 @@ export interface CreateAppOptions {
 
 /** Builds the application exactly as `main.ts` runs it; tests and benchmarks use the same path. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options.clientFactory), {
+  // Case-sensitive routes, and a JSON 400 for a request without Host (see AppExpressAdapter).
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options.clientFactory), new AppExpressAdapter(), {
     logger: options.logger === false ? false : createLogger(config),
     // Connections still open after the drain (see HttpDrain) are closed, so shutdown is bounded.
     forceCloseConnections: true,
@@ -35,6 +37,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.set('trust proxy', config.trustProxy);
   // First, so that every answer has them, errors of the body parser included.
   app.use(securityHeaders());
+  app.use(missingHostAnswer());
   app.useBodyParser('json', { limit: '100kb' });
   // The dashboard: static files, outside the API key guard (the page asks for the key itself).
   app.useStaticAssets(PUBLIC_DIR, { index: 'index.html' });

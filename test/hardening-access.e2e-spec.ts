@@ -275,6 +275,65 @@ describe('with the default configuration', () => {
       });
     });
 
+    describe('a request without Host', () => {
+      const NO_HOST = { statusCode: 400, error: 'Bad Request', message: 'An HTTP/1.1 request needs a Host header' };
+
+      it.each([
+        ['a REST route', 'GET /whatsapp-web/sessions'],
+        ['the health check', 'GET /health'],
+        ['the dashboard', 'GET /'],
+        ['an unknown path', 'GET /no-such-page'],
+        ['a route that acts', 'POST /whatsapp-web/session/bi-nohost/start'],
+      ])('HTTP/1.1 to %s is a JSON 400, and nothing is done', async (_what, requestLine) => {
+        const answer = await rawBytes(t.baseUrl, Buffer.from(`${requestLine} HTTP/1.1\r\nConnection: close\r\n\r\n`));
+        expect({ status: answer.status, body: answer.body }).toEqual({ status: 400, body: NO_HOST });
+        expect(answer.headers).toMatchObject({ 'content-type': 'application/json; charset=utf-8', connection: 'close', 'x-content-type-options': 'nosniff' });
+        expect((await t.request('GET', '/whatsapp-web/session/bi-nohost')).status).toBe(404);
+      });
+
+      it('HTTP/1.1 with an empty Host is answered (the authority may be empty)', async () => {
+        const answer = await rawBytes(t.baseUrl, Buffer.from('GET /health HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n'), { halfClose: false });
+        expect({ status: answer.status, body: answer.body }).toEqual({ status: 200, body: { status: 'ok', database: 'up', uptimeSeconds: expect.any(Number) } });
+      });
+
+      it('HTTP/1.0, which has no Host requirement, is answered', async () => {
+        const answer = await rawBytes(t.baseUrl, Buffer.from('GET /health HTTP/1.0\r\n\r\n'), { halfClose: false });
+        expect({ status: answer.status, body: answer.body }).toEqual({ status: 200, body: { status: 'ok', database: 'up', uptimeSeconds: expect.any(Number) } });
+      });
+
+      it('a Socket.IO handshake over HTTP/1.1 without Host is refused too', async () => {
+        const answer = await rawBytes(t.baseUrl, Buffer.from('GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nConnection: close\r\n\r\n'));
+        expect({ status: answer.status, body: answer.body }).toEqual({ status: 403, body: { code: 4, message: 'An HTTP/1.1 request needs a Host header' } });
+        const withHost = await rawBytes(t.baseUrl, Buffer.from('GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+        expect(withHost.status).toBe(200);
+        expect(withHost.text).toMatch(/^0\{"sid":/);
+      });
+    });
+
+    describe('paths are case-sensitive', () => {
+      it.each([
+        ['GET', '/HEALTH'],
+        ['GET', '/Health'],
+        ['GET', '/WHATSAPP-WEB/health'],
+        ['GET', '/WHATSAPP-WEB/sessions'],
+        ['GET', '/whatsapp-web/SESSIONS'],
+        ['POST', '/whatsapp-web/SESSION/bi-case/start'],
+        ['GET', '/whatsapp-web/session/bi-case/CHATS'],
+        ['GET', '/DOCS'],
+      ])('%s %s is a JSON 404', async (method, path) => {
+        const answer = await rawRequest(t.baseUrl, method, path);
+        expect({ status: answer.status, body: answer.body }).toEqual({ status: 404, body: notFound(`Cannot ${method} ${path}`) });
+        expect(answer.headers['x-ratelimit-limit']).toBeUndefined();
+      });
+
+      it('the routes as written still answer, a trailing slash included', async () => {
+        for (const path of ['/health', '/health/', '/whatsapp-web/health', '/whatsapp-web/sessions', '/whatsapp-web/sessions/', '/docs']) {
+          expect({ path, status: (await rawRequest(t.baseUrl, 'GET', path)).status }).toEqual({ path, status: 200 });
+        }
+        expect((await t.request('GET', '/whatsapp-web/session/bi-case')).status).toBe(404);
+      });
+    });
+
     it('a 4 MB chunked body (no content-length) is a JSON 413, starts nothing, and the server goes on', async () => {
       const chunks = Array.from({ length: 64 }, (_, n) => (n === 0 ? '{"padding":"' : '') + 'x'.repeat(64 * 1024));
       const answer = await rawRequest(t.baseUrl, 'POST', '/whatsapp-web/session/bi-chunked/start', {
@@ -507,6 +566,36 @@ describe('rate limits', () => {
       }
       const socket = await t.socket();
       expect(await emitWithAck(socket, 'join-session', { sessionId: 'rl-a' })).toEqual({ ok: true });
+      expect((await rawRequest(t.baseUrl, 'GET', '/whatsapp-web/sessions')).status).toBe(429);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('the health check is never counted, however its path is written; other spellings are 404s that are not counted either', async () => {
+    const t = await TestApp.start({ account: account(), env: { RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW_MS: '60000' } });
+    try {
+      const notFound = (path: string) => ({ statusCode: 404, error: 'Not Found', message: `Cannot GET ${path}` });
+      const health = { status: 'ok', database: 'up', uptimeSeconds: expect.any(Number) };
+      const answers = [];
+      for (const path of ['/health', '/health/', '/whatsapp-web/health', '/whatsapp-web/health/', '/HEALTH', '/WHATSAPP-WEB/health', '/Whatsapp-Web/Health']) {
+        for (let n = 0; n < 3; n++) {
+          const answer = await rawRequest(t.baseUrl, 'GET', path);
+          answers.push({ path, status: answer.status, body: answer.body, limit: answer.headers['x-ratelimit-limit'] });
+        }
+      }
+      expect(answers).toEqual(
+        [
+          ...['/health', '/health/', '/whatsapp-web/health', '/whatsapp-web/health/'].flatMap((path) => Array(3).fill({ path, status: 200, body: health, limit: undefined })),
+          ...['/HEALTH', '/WHATSAPP-WEB/health', '/Whatsapp-Web/Health'].flatMap((path) => Array(3).fill({ path, status: 404, body: notFound(path), limit: undefined })),
+        ],
+      );
+      // None of them used the budget: both counted requests still pass.
+      const counted = [await rawRequest(t.baseUrl, 'GET', '/whatsapp-web/sessions'), await rawRequest(t.baseUrl, 'GET', '/whatsapp-web/sessions/')];
+      expect(counted.map((a) => [a.status, a.headers['x-ratelimit-remaining']])).toEqual([
+        [200, '1'],
+        [200, '0'],
+      ]);
       expect((await rawRequest(t.baseUrl, 'GET', '/whatsapp-web/sessions')).status).toBe(429);
     } finally {
       await t.close();

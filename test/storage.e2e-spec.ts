@@ -221,7 +221,19 @@ describe('WhatsappStorageService on PostgreSQL', () => {
       ]);
     });
 
-    it('keeps the last of duplicate chat ids in one batch', async () => {
+    it('leaves out chats whose id cannot be stored (empty, or over 1,024 bytes), still reporting each in order', async () => {
+      const ids = ['ok@c.us', '', `${'\u00e9'.repeat(510)}@c.us`, '\u0000', `${'\u00e9'.repeat(509)}@c.us`];
+      const seen: string[] = [];
+      await storage.saveChats('chat-ids', ids.map((id) => chat(id)), (_index, _total, c) => {
+        seen.push(c.id);
+      });
+      // '' and '\u0000' are the same id once stored: one chat, reported once, at its last listing.
+      expect(seen).toEqual([ids[0], ids[2], ids[3], ids[4]]);
+      const rows = await db.query<{ wa_id: string }>('SELECT wa_id FROM chats WHERE session_id = $1', ['chat-ids']);
+      expect(rows.map((r) => r.wa_id).sort()).toEqual([`${'\u00e9'.repeat(509)}@c.us`, 'ok@c.us'].sort());
+    });
+
+    it('stores and reports a chat listed twice once, as its last listing', async () => {
       const calls: string[] = [];
       await storage.saveChats('chats-dup', [chat('x@c.us', { name: 'first' }), chat('y@c.us'), chat('x@c.us', { name: 'last' })], (_i, _t, c) => {
         calls.push(c.name);
@@ -230,7 +242,7 @@ describe('WhatsappStorageService on PostgreSQL', () => {
         { wa_id: 'x@c.us', name: 'last' },
         { wa_id: 'y@c.us', name: 'Name of y@c.us' },
       ]);
-      expect(calls).toEqual(['first', 'Name of y@c.us', 'last']);
+      expect(calls).toEqual(['Name of y@c.us', 'last']);
     });
 
     it('stores NUL and lone surrogates in chat names and raw keys safely', async () => {
@@ -394,6 +406,72 @@ describe('WhatsappStorageService on PostgreSQL', () => {
     });
   });
 
+  describe('data past what a column or a statement holds', () => {
+    it('clamps an ack and an unread count past the integer range instead of failing', async () => {
+      await storage.saveChats('range', [chat('big@c.us', { unreadCount: 3e9 }), chat('neg@c.us', { unreadCount: -3e9 })]);
+      const list = [message('big@c.us', 1, { ack: 3e9 }), message('big@c.us', 2, { ack: -3e9 }), message('big@c.us', 3, { ack: Number.NaN })];
+      expect(await storage.saveMessages('range', 'big@c.us', list)).toBe(3);
+      expect(await db.query('SELECT wa_id, unread_count FROM chats WHERE session_id = $1 ORDER BY wa_id', ['range'])).toEqual([
+        { wa_id: 'big@c.us', unread_count: 2147483647 },
+        { wa_id: 'neg@c.us', unread_count: 0 },
+      ]);
+      expect((await messageRows('range', list.map((m) => m.id))).map((r) => r.ack)).toEqual([2147483647, -2147483648, 0]);
+      await storage.updateMessageAck('range', list[2].id, 5e9);
+      expect((await messageRows('range', [list[2].id])).map((r) => r.ack)).toEqual([2147483647]);
+    });
+
+    it('stores 1,400 messages of 100 KB (past jsonb_to_recordset\'s 256 MB) in statements of bounded size, in one transaction', async () => {
+      const chatId = 'huge@c.us';
+      const list = Array.from({ length: 1400 }, (_, n) => {
+        const body = `${n} `.padEnd(100 * 1024, 'x');
+        return message(chatId, n, { body, raw: { body } });
+      });
+      expect(await storage.saveMessages('huge', chatId, list)).toBe(1400);
+      const statements = logger.queries.filter((q) => q === UPSERT_MESSAGES_SQL).length;
+      expect(statements).toBeGreaterThan(1);
+      expect(logger.queries).toEqual(['START TRANSACTION', ...Array.from({ length: statements }, () => UPSERT_MESSAGES_SQL), 'COMMIT']);
+      expect(await db.query('SELECT count(*)::int AS n, sum(length(body))::int AS chars, count(DISTINCT xmin::text)::int AS txs FROM messages WHERE session_id = $1', ['huge'])).toEqual([
+        { n: 1400, chars: 1400 * 100 * 1024, txs: 1 },
+      ]);
+    });
+  });
+
+  describe('a message id that several chats list', () => {
+    const shared = (chatId: string, n: number) => message(chatId, n, { id: `false_shared@c.us_3EB0${String(n).padStart(8, '0')}`, body: `in ${chatId}` });
+
+    it('is stored once, by the chat that stored it first; the other chats neither move, rewrite nor count it', async () => {
+      const a = [shared('a@c.us', 1), shared('a@c.us', 2), message('a@c.us', 3)];
+      const b = [shared('b@c.us', 2), shared('b@c.us', 1), message('b@c.us', 4)];
+      expect(await storage.saveMessages('shared', 'a@c.us', a)).toBe(3);
+      expect(await storage.saveMessages('shared', 'b@c.us', b)).toBe(1);
+      const stored = await versions('messages', 'shared');
+      expect(await db.query('SELECT wa_id, chat_id, body FROM messages WHERE session_id = $1 ORDER BY wa_id', ['shared'])).toEqual(
+        [...a, b[2]]
+          .map((m) => ({ wa_id: m.id, chat_id: m.chatId, body: m.body }))
+          .sort((x, y) => (x.wa_id < y.wa_id ? -1 : 1)),
+      );
+      // Saved again, in either order: the same counts, and no row is written.
+      expect(await storage.saveMessages('shared', 'b@c.us', b)).toBe(1);
+      expect(await storage.saveMessages('shared', 'a@c.us', a)).toBe(3);
+      expect(await versions('messages', 'shared')).toEqual(stored);
+    });
+
+    it('8 chats writing the same 1,500 ids at once, in alternating orders: no deadlock, each id counted by exactly one chat', async () => {
+      const chats = Array.from({ length: 8 }, (_, c) => `many-${c}@c.us`);
+      const lists = chats.map((chatId, c) => {
+        const list = Array.from({ length: 1500 }, (_, n) => shared(chatId, n));
+        return c % 2 === 0 ? list : list.reverse();
+      });
+      for (let round = 0; round < 2; round++) {
+        const held = await Promise.all(chats.map((chatId, c) => storage.saveMessages('shared-8', chatId, lists[c])));
+        expect(held.reduce((sum, n) => sum + n, 0)).toBe(1500);
+        expect(held.filter((n) => n > 0)).toHaveLength(1);
+      }
+      expect(await count('messages', 'shared-8')).toBe(1500);
+      expect(await db.query('SELECT count(DISTINCT chat_id)::int AS n FROM messages WHERE session_id = $1', ['shared-8'])).toEqual([{ n: 1 }]);
+    });
+  });
+
   describe('saveLiveMessage', () => {
     it('creates a placeholder chat for an unknown chat', async () => {
       const live = message('111-222@g.us', 1, { timestamp: BASE + 5 });
@@ -423,6 +501,18 @@ describe('WhatsappStorageService on PostgreSQL', () => {
       ]);
       expect(await messageRows('live-old', [newer.id, older.id])).toEqual([rowOf('live-old', newer), rowOf('live-old', older)]);
       expect(await count('chats', 'live-old')).toBe(1);
+    });
+
+    it('refuses a live message of a chat whose id cannot be stored, and stores nothing', async () => {
+      const chatId = `${'1'.repeat(1020)}@c.us`;
+      await expect(storage.saveLiveMessage('live-long', message(chatId, 1))).rejects.toThrow(
+        new Error('chat id is empty or longer than 1024 bytes (1025); not stored'),
+      );
+      expect(await count('chats', 'live-long')).toBe(0);
+      expect(await count('messages', 'live-long')).toBe(0);
+      const longest = message(`${'1'.repeat(1019)}@c.us`, 1);
+      await storage.saveLiveMessage('live-long', longest);
+      expect(await messageRows('live-long', [longest.id])).toEqual([rowOf('live-long', longest)]);
     });
 
     it('stores the same live message once', async () => {

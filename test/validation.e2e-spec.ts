@@ -1,4 +1,5 @@
-import { seedAccount } from './support/accounts';
+import { createHash } from 'node:crypto';
+import { chat, seedAccount } from './support/accounts';
 import { rawRequest } from './support/raw-http';
 import { TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -12,7 +13,7 @@ import { waitFor } from './support/wait';
 const LIMIT_PER_CHAT_RULE = 'limitPerChat must be an integer from 1 to 10000';
 const LIMIT_RULE = 'limit must be an integer from 1 to 500';
 const SESSION_ID_RULE = 'id must be 1-64 characters of A-Z, a-z, 0-9, _ or -';
-const CHAT_ID_RULE = 'chatId must be a WhatsApp id such as 123@c.us or 123-456@g.us';
+const CHAT_ID_RULE = 'chatId must be 1 to 1024 bytes of UTF-8 text without NUL characters';
 const CURSOR_RULE = 'before must be a nextCursor returned by a previous page';
 const SYNC_RULE = 'sync must be true or false';
 const PURGE_RULE = 'purge must be true or false';
@@ -318,19 +319,40 @@ describe('bad input is rejected with exact JSON errors and changes nothing', () 
     });
 
     it.each([
-      ['no @', 'notachat'],
-      ['two @', 'a@b@c.us'],
-      ['an empty user', '@c.us'],
       ['a NUL byte', '123%00@c.us'],
-      ['a space', '123%20456@c.us'],
-      ['a non-ASCII letter', '123%C3%A9@c.us'],
-      ['129 characters', `${'1'.repeat(124)}@c.us`],
+      ['only a NUL byte', '%00'],
+      ['1,025 bytes', `${'1'.repeat(1020)}@c.us`],
+      ['1,025 bytes in 515 characters', `${'%C3%A9'.repeat(510)}@c.us`],
+      ['10,000 bytes', `${'1'.repeat(9995)}@c.us`],
     ])('a chatId with %s is a 400', async (_what, chatId) => {
       await expectError('GET', messagesOf('', chatId), 400, badRequest(CHAT_ID_RULE));
     });
 
+    it('an empty chatId matches no route', async () => {
+      await expectError('GET', messagesOf('', ''), 404, notFound(`Cannot GET ${messagesOf('', '')}`));
+    });
+
+    // Any text the storage could hold is a valid id: the route answers whether the chat is stored.
+    it.each([
+      ['no @', 'notachat', 'notachat'],
+      ['two @', 'a@b@c.us', 'a@b@c.us'],
+      ['an empty user', '@c.us', '@c.us'],
+      ['a space', '123%20456@c.us', '123 456@c.us'],
+      ['a non-ASCII letter', '123%C3%A9@c.us', '123\u00e9@c.us'],
+      ['an emoji', '%F0%9F%98%80@c.us', '\u{1F600}@c.us'],
+      ['an encoded slash', 'a%2Fb@c.us', 'a/b@c.us'],
+      ['129 characters', `${'1'.repeat(124)}@c.us`, `${'1'.repeat(124)}@c.us`],
+      ['1,024 bytes', `${'1'.repeat(1019)}@c.us`, `${'1'.repeat(1019)}@c.us`],
+    ])('a chatId with %s is valid: an unknown one is a 404', async (_what, chatId, decoded) => {
+      await expectError('GET', messagesOf('', chatId), 404, notFound(`Chat ${decoded} not found in session ${READY}`));
+    });
+
+    it('a chatId that is not valid UTF-8 (an encoded lone surrogate) is a JSON 400', async () => {
+      await expectError('GET', messagesOf('', '%ED%A0%80@c.us'), 400, badRequest("Failed to decode param '%ED%A0%80@c.us'"));
+    });
+
     it('a bad session id and a bad chat id are both reported', async () => {
-      await expectError('GET', messagesOf('', 'notachat', 'a.b'), 400, badRequest(`${CHAT_ID_RULE}; ${SESSION_ID_RULE}`));
+      await expectError('GET', messagesOf('', '%00', 'a.b'), 400, badRequest(`${CHAT_ID_RULE}; ${SESSION_ID_RULE}`));
     });
 
     it('an unknown chat of a known session is a 404', async () => {
@@ -447,5 +469,78 @@ describe('bad input is rejected with exact JSON errors and changes nothing', () 
       ]);
       expect(await t.db.query("SELECT count(*)::int AS n FROM sync_runs WHERE status <> 'done'")).toEqual([{ n: 0 }]);
     });
+  });
+});
+
+describe('chat ids: the messages route reads every chat a sync stores', () => {
+  const SESSION = 'vids';
+  const LONGEST = `${'1'.repeat(1019)}@c.us`; // 1,024 bytes: the longest id that is stored
+  const TOO_LONG = `${'\u00e9'.repeat(510)}@c.us`; // 1,025 bytes in 515 characters
+  // 3,000 bytes that do not compress: past PostgreSQL's index row limit (2,704 bytes).
+  const HUGE = `${Array.from({ length: 47 }, (_, n) => createHash('sha256').update(String(n)).digest('hex')).join('').slice(0, 2995)}@c.us`;
+  const ACCEPTED: Array<[string, string, number]> = [
+    ['non-ASCII letters', '\u00fcn\u00ef@c.us', 3],
+    ['an emoji', '\u{1F600}-grp@g.us', 2],
+    ['a space, a slash and a percent sign', 'a b/c%d@c.us', 1],
+    ['no @ at all', 'newsletter-without-at', 1],
+    ['1,024 bytes', LONGEST, 2],
+  ];
+  let t: TestApp;
+  let sync: { status: number; body: Record<string, unknown> };
+
+  beforeAll(async () => {
+    t = await TestApp.start({
+      account: {
+        scanAfterMs: 0,
+        fetchLatencyMs: 0,
+        chats: [
+          ...ACCEPTED.map(([, id, count]) => chat(id, count)),
+          chat(TOO_LONG, 2),
+          chat(HUGE, 2),
+          chat('plain@c.us', 1),
+        ],
+      },
+    });
+    expect((await t.request('POST', `/whatsapp-web/session/${SESSION}/start`)).status).toBe(201);
+    await waitFor(async () => (await t.request<{ status: string }>('GET', `/whatsapp-web/session/${SESSION}`)).body.status === 'ready', `${SESSION} ready`);
+    sync = await t.request('POST', `/whatsapp-web/session/${SESSION}/sync-chats`);
+  });
+  afterAll(() => t.close());
+
+  const messagesOf = (chatId: string) => `/whatsapp-web/session/${SESSION}/chats/${encodeURIComponent(chatId)}/messages`;
+
+  it('the sync completes; a chat whose id is over 1,024 bytes fails alone and is not stored', async () => {
+    const { durationMs, syncId, ...result } = sync.body;
+    expect({ status: sync.status, result }).toEqual({
+      status: 200,
+      result: { success: true, chatsProcessed: 8, chatsFailed: 2, messagesSynced: 10, message: 'Synchronization completed successfully' },
+    });
+    const rows = await t.db.query<{ wa_id: string }>('SELECT wa_id FROM chats WHERE session_id = $1 ORDER BY wa_id', [SESSION]);
+    expect(rows.map((row) => row.wa_id).sort()).toEqual([...ACCEPTED.map(([, id]) => id), 'plain@c.us'].sort());
+    expect(await t.db.counts(SESSION)).toEqual({ sessions: 1, chats: 6, messages: 10, sync_runs: 1 });
+  });
+
+  it.each(ACCEPTED)('a chat id with %s: the messages route returns its messages', async (_what, chatId, count) => {
+    const answer = await t.request<{ messages: Array<{ id: string; chatId: string; body: string }>; nextCursor: unknown }>('GET', messagesOf(chatId));
+    expect(answer.status).toBe(200);
+    expect(answer.body.nextCursor).toBeNull();
+    expect(answer.body.messages.map((m) => [m.chatId, m.body])).toEqual(
+      Array.from({ length: count }, (_, n) => [chatId, `message ${count - 1 - n} of ${chatId}`]),
+    );
+  });
+
+  it.each([
+    ['1,025 bytes', TOO_LONG],
+    ['3,000 bytes', HUGE],
+  ])('a chat id of %s, which is not stored, is a 400 that says why', async (_what, chatId) => {
+    const answer = await t.request('GET', messagesOf(chatId));
+    expect({ status: answer.status, body: answer.body }).toEqual({ status: 400, body: badRequest(CHAT_ID_RULE) });
+  });
+
+  it('the chat list holds the stored chats, and the run recorded the failures', async () => {
+    const chats = await t.request<Array<{ id: string }>>('GET', `/whatsapp-web/session/${SESSION}/chats?sync=false`);
+    expect(chats.body.map((c) => c.id).sort()).toEqual([...ACCEPTED.map(([, id]) => id), 'plain@c.us'].sort());
+    const latest = await t.request<Record<string, unknown>>('GET', `/whatsapp-web/session/${SESSION}/sync-chats/latest`);
+    expect(latest.body).toMatchObject({ status: 'done', nChats: 8, currentChat: 8, messagesSynced: 10, chatsFailed: 2 });
   });
 });

@@ -1,15 +1,13 @@
 import { DynamicModule, ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerModule, ThrottlerModuleOptions } from '@nestjs/throttler';
-import type { Request } from 'express';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-
-/** Routes that load balancers and orchestrators poll: never limited. */
-const EXEMPT_PATHS: ReadonlySet<string> = new Set(['/health', '/whatsapp-web/health']);
 
 /**
  * `RATE_LIMIT_MAX` REST requests per client IP in each `RATE_LIMIT_WINDOW_MS`, across every route
  * (a client that polls one route and one that walks all of them are counted alike). The static page,
- * `/docs` and Socket.IO are not controllers, so they are not counted.
+ * `/docs` and Socket.IO are not controllers, so they are not counted. The health check, which load
+ * balancers poll, is marked `@SkipThrottle()`: the exemption belongs to the route, however its path is
+ * written (`/health/`), not to a list of path strings.
  */
 export function rateLimitModule(): DynamicModule {
   return ThrottlerModule.forRootAsync({
@@ -35,9 +33,7 @@ export function rateLimitModule(): DynamicModule {
 export class RestThrottlerGuard extends ThrottlerGuard {
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    if (this.disabled()) return true;
-    const request = context.switchToHttp().getRequest<Request>();
-    return EXEMPT_PATHS.has(request.path);
+    return this.disabled();
   }
 
   /** `RATE_LIMIT_MAX=0`. */

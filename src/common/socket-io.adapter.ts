@@ -3,6 +3,7 @@ import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { IncomingMessage } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../config/app-config';
+import { lacksRequiredHost, MISSING_HOST_MESSAGE } from './express-adapter';
 import { OriginPolicy } from './origin-policy';
 import { roomBatcherOf } from './room-batcher';
 import { EngineConnection, SocketWriteCoalescer } from './socket-write-coalescer';
@@ -33,8 +34,10 @@ export class SocketIoAdapter extends IoAdapter {
       cors: { origin, credentials: true },
       maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
       // CORS headers do not bind WebSocket upgrades: a page of another site (or of a name rebound to
-      // this address) is refused here instead, by the same rules as REST.
-      allowRequest: (request: IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) => callback(null, this.originPolicy.allowsHandshake(request)),
+      // this address) is refused here instead, by the same rules as REST. Socket.IO answers its own
+      // paths before Express, so the Host rule of REST is applied here too.
+      allowRequest: (request: IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) =>
+        lacksRequiredHost(request) ? callback(MISSING_HOST_MESSAGE, false) : callback(null, this.originPolicy.allowsHandshake(request)),
     }) as Server;
     server.engine.on('connection', (connection: EngineConnection) => this.coalescer.attach(connection));
     return server;

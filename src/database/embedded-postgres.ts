@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
 import { withTimeout } from '../common/with-timeout';
+import { logClientErrors } from './pg-client-errors';
 
 /** A running PostgreSQL that the service owns. */
 export interface EmbeddedDatabase {
@@ -93,6 +94,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 /** Creates `database` on the server unless it exists. */
 export async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
   const client = new Client({ connectionString: adminUrl });
+  logClientErrors(client, 'the embedded PostgreSQL admin connection');
   await client.connect();
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);

@@ -1,5 +1,6 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { SkipThrottle } from '@nestjs/throttler';
 import type { Response } from 'express';
 import { Public } from '../common/public.decorator';
 import { HealthService, HealthReport } from './health.service';
@@ -9,8 +10,9 @@ import { HealthService, HealthReport } from './health.service';
 export class HealthController {
   constructor(private readonly health: HealthService) {}
 
-  /** 200 when the database answers, 503 when it does not. Also under the API prefix. */
+  /** 200 when the database answers, 503 when it does not. Also under the API prefix. Never rate limited. */
   @Public()
+  @SkipThrottle()
   @ApiOperation({ summary: 'Liveness and database readiness (no API key needed)' })
   @ApiResponse({ status: 200, description: 'The database answers' })
   @ApiResponse({ status: 503, description: 'The database does not answer' })

@@ -6,7 +6,8 @@ import { MessageEntity } from '../database/entities/message.entity';
 import { SyncRunEntity } from '../database/entities/sync-run.entity';
 import { WaChat, WaMessage } from './client/whatsapp.types';
 import { MessageCursor } from './storage/message-cursor';
-import { lastById, pgSafeJson, pgSafeText, pgSafeTimestamp } from './storage/pg-safe';
+import { jsonBatches } from './storage/json-batches';
+import { isStorableChatId, lastById, MAX_CHAT_ID_BYTES, pgSafeInt, pgSafeJson, pgSafeText, pgSafeTimestamp } from './storage/pg-safe';
 import { INSERT_CHAT_STUB_SQL, UPSERT_CHATS_SQL, UPSERT_MESSAGES_SQL } from './storage/upsert-sql';
 
 /** Called after each chat is committed; `currentIndex` is the chat's 0-based position in `chats`. */
@@ -14,7 +15,15 @@ export type ChatsProgress = (currentIndex: number, total: number, chat: WaChat) 
 /** Called once the whole batch is committed, with the number of messages it stored. */
 export type MessagesProgress = (messagesSaved: number) => void | Promise<void>;
 
-/** Rows per upsert statement. Arrays travel as one parameter each, so this bounds statement size only. */
+/** The statements that store one chat's messages, ready to send. */
+export interface PreparedMessages {
+  sessionId: string;
+  chatId: string;
+  /** JSON arrays of rows, one per statement. */
+  batches: string[];
+}
+
+/** Rows per upsert statement at most (huge rows end a batch earlier: see BATCH_MAX_JSON_CHARS). */
 export const CHAT_BATCH_SIZE = 500;
 export const MESSAGE_BATCH_SIZE = 2000;
 
@@ -28,37 +37,49 @@ export class WhatsappStorageService {
    * where a sync does its per-chat work, knowing that every chat row is already committed.
    */
   async saveChats(sessionId: string, chats: readonly WaChat[], onProgress?: ChatsProgress): Promise<void> {
-    for (let start = 0; start < chats.length; start += CHAT_BATCH_SIZE) {
-      await this.upsertChats(this.dataSource.manager, sessionId, chats.slice(start, start + CHAT_BATCH_SIZE));
-    }
+    // A chat listed twice is one chat: stored once, reported once (the last listing wins, as in one upsert).
+    const unique = lastById(chats);
+    await this.upsertChats(this.dataSource.manager, sessionId, unique);
     if (!onProgress) return;
-    for (let index = 0; index < chats.length; index++) await onProgress(index, chats.length, chats[index]);
+    for (let index = 0; index < unique.length; index++) await onProgress(index, unique.length, unique[index]);
   }
 
-  /** Upserts a chat's messages atomically (one statement, or one transaction), then reports how many were stored. */
+  /** Upserts a chat's messages atomically (one statement, or one transaction), then reports how many it holds. */
   async saveMessages(
     sessionId: string,
     chatId: string,
     messages: readonly WaMessage[],
     onProgress?: MessagesProgress,
   ): Promise<number> {
-    const unique = lastById(messages);
-    if (unique.length > MESSAGE_BATCH_SIZE) {
-      await this.dataSource.transaction(async (manager) => {
-        for (let start = 0; start < unique.length; start += MESSAGE_BATCH_SIZE) {
-          await this.upsertMessages(manager, sessionId, chatId, unique.slice(start, start + MESSAGE_BATCH_SIZE));
-        }
-      });
-    } else if (unique.length > 0) {
-      // One statement is atomic on its own: no BEGIN/COMMIT round trips for the common case.
-      await this.upsertMessages(this.dataSource.manager, sessionId, chatId, unique);
-    }
-    await onProgress?.(unique.length);
-    return unique.length;
+    const held = await this.writeMessages(this.prepareMessages(sessionId, chatId, messages));
+    await onProgress?.(held);
+    return held;
+  }
+
+  /**
+   * The CPU half of `saveMessages`: the statements' JSON, built without touching the database, so
+   * that a sync can prepare chats ahead while it writes them one after another.
+   */
+  prepareMessages(sessionId: string, chatId: string, messages: readonly WaMessage[]): PreparedMessages {
+    return { sessionId, chatId: pgSafeText(chatId), batches: jsonBatches(lastById(messages), toMessageRow, MESSAGE_BATCH_SIZE) };
+  }
+
+  /** The database half of `saveMessages`: how many of the messages the chat holds once committed. */
+  async writeMessages(prepared: PreparedMessages): Promise<number> {
+    const { sessionId, chatId, batches } = prepared;
+    if (batches.length === 0) return 0;
+    // One statement is atomic on its own: no BEGIN/COMMIT round trips for the common case.
+    if (batches.length === 1) return this.upsertMessages(this.dataSource.manager, sessionId, chatId, batches[0]);
+    return this.dataSource.transaction(async (manager) => {
+      let held = 0;
+      for (const batch of batches) held += await this.upsertMessages(manager, sessionId, chatId, batch);
+      return held;
+    });
   }
 
   /** Stores one live message, with a placeholder chat row when the chat was never synced. */
   async saveLiveMessage(sessionId: string, message: WaMessage): Promise<void> {
+    if (!isStorableChatId(message.chatId)) throw new Error(unstorableChatIdText(message.chatId));
     await this.dataSource.transaction(async (manager) => {
       await manager.query(INSERT_CHAT_STUB_SQL, [
         sessionId,
@@ -66,7 +87,7 @@ export class WhatsappStorageService {
         message.chatId.endsWith('@g.us'),
         pgSafeTimestamp(message.timestamp),
       ]);
-      await this.upsertMessages(manager, sessionId, message.chatId, [message]);
+      await this.upsertMessages(manager, sessionId, pgSafeText(message.chatId), pgSafeJson([toMessageRow(message)]));
     });
   }
 
@@ -74,8 +95,8 @@ export class WhatsappStorageService {
     await this.dataSource
       .createQueryBuilder()
       .update(MessageEntity)
-      .set({ ack, updatedAt: () => 'now()' })
-      .where('session_id = :sessionId AND wa_id = :messageId AND ack <> :ack', { sessionId, messageId, ack })
+      .set({ ack: pgSafeInt(ack), updatedAt: () => 'now()' })
+      .where('session_id = :sessionId AND wa_id = :messageId AND ack <> :ack', { sessionId, messageId, ack: pgSafeInt(ack) })
       .execute();
   }
 
@@ -113,20 +134,22 @@ export class WhatsappStorageService {
     });
   }
 
+  /** Chats whose id cannot be stored are left out; the sync reports each of them as a failed chat. */
   private async upsertChats(manager: EntityManager, sessionId: string, chats: readonly WaChat[]): Promise<void> {
-    const rows = lastById(chats);
-    if (rows.length === 0) return;
-    await manager.query(UPSERT_CHATS_SQL, [sessionId, pgSafeJson(rows.map(toChatRow))]);
+    const rows = lastById(chats.filter((c) => isStorableChatId(c.id)));
+    for (const batch of jsonBatches(rows, toChatRow, CHAT_BATCH_SIZE)) await manager.query(UPSERT_CHATS_SQL, [sessionId, batch]);
   }
 
-  private async upsertMessages(
-    manager: EntityManager,
-    sessionId: string,
-    chatId: string,
-    messages: readonly WaMessage[],
-  ): Promise<void> {
-    await manager.query(UPSERT_MESSAGES_SQL, [sessionId, pgSafeText(chatId), pgSafeJson(messages.map(toMessageRow))]);
+  /** One upsert statement; answers how many of its rows the chat holds (see UPSERT_MESSAGES_SQL). */
+  private async upsertMessages(manager: EntityManager, sessionId: string, chatId: string, rowsJson: string): Promise<number> {
+    const [{ held }] = (await manager.query(UPSERT_MESSAGES_SQL, [sessionId, chatId, rowsJson])) as [{ held: number }];
+    return held;
   }
+}
+
+/** Why a chat, or a live message of it, is not stored. */
+export function unstorableChatIdText(chatId: string): string {
+  return `chat id is empty or longer than ${MAX_CHAT_ID_BYTES} bytes (${Buffer.byteLength(pgSafeText(chatId), 'utf8')}); not stored`;
 }
 
 /** A chat as a row of UPSERT_CHATS_SQL's JSON parameter. */
@@ -135,7 +158,7 @@ function toChatRow(c: WaChat) {
     i: c.id,
     n: c.name,
     g: c.isGroup,
-    u: Math.max(0, Math.trunc(c.unreadCount) || 0),
+    u: pgSafeInt(c.unreadCount, 0),
     ts: pgSafeTimestamp(c.timestamp),
     a: c.archived,
     p: c.pinned,
@@ -153,7 +176,7 @@ function toMessageRow(m: WaMessage) {
     t: m.type,
     ts: pgSafeTimestamp(m.timestamp) ?? 0,
     m: m.hasMedia,
-    k: Math.trunc(m.ack) || 0,
+    k: pgSafeInt(m.ack),
     r: m.raw,
   };
 }

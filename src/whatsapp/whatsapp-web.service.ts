@@ -7,13 +7,15 @@ import { SyncChatsPayload } from './events';
 import { ChatView } from './mappers';
 import { WhatsappQueryService } from './whatsapp-query.service';
 import { errorText } from '../common/error-text';
+import { lastById } from './storage/pg-safe';
 import { SessionService } from './session/session.service';
 import { OrderedPrefetch } from './sync/ordered-prefetch';
 import { SyncResult } from './sync/sync-result';
 import { SessionNotReadyError, SyncInterruptedError, syncFailureToHttp, WhatsappCallError } from './sync/sync-errors';
 import { SyncRunProgress, SyncRunRepository } from './sync/sync-run.repository';
 import { ActiveSync, SyncTracker } from './sync/sync-tracker';
-import { WhatsappStorageService } from './whatsapp-storage.service';
+import { isStorableChatId } from './storage/pg-safe';
+import { PreparedMessages, unstorableChatIdText, WhatsappStorageService } from './whatsapp-storage.service';
 import { WhatsappWebGateway } from './whatsapp-web.gateway';
 
 export const DEFAULT_LIMIT_PER_CHAT = 100;
@@ -27,7 +29,7 @@ const SHUTDOWN_WAIT_MS = 5000;
 const OUTCOME_RETRIES = 30;
 const OUTCOME_RETRY_MAX_DELAY_MS = 5000;
 
-type ChatOutcome = { saved: number } | { fetchError: string };
+type ChatOutcome = { prepared: PreparedMessages } | { fetchError: string };
 
 /** History synchronization: WhatsApp to PostgreSQL, with live progress for the session's room. */
 @Injectable()
@@ -70,10 +72,14 @@ export class WhatsappWebService implements OnApplicationBootstrap, BeforeApplica
   async syncChatsWithProgress(sessionId: string, limitPerChat = DEFAULT_LIMIT_PER_CHAT): Promise<SyncResult> {
     const running = this.tracker.get(sessionId);
     if (running) return running.result;
-    const client = await this.sessions.requireReady(sessionId);
-    // Checked again: another trigger may have started a run while we awaited.
-    const started = this.tracker.get(sessionId);
-    if (started) return started.result;
+    const client = this.sessions.readyClient(sessionId);
+    if (!client) {
+      // 404 or 409 naming the status; if it became ready meanwhile, decide again from the start.
+      await this.sessions.requireReady(sessionId);
+      return this.syncChatsWithProgress(sessionId, limitPerChat);
+    }
+    // From the readiness check to the registration nothing awaits: a session deleted or stopped
+    // before this line cannot get a run, and one deleted after it waits for the run to end.
     return this.tracker.start(sessionId, (active) => this.run(sessionId, client, limitPerChat, active)).result;
   }
 
@@ -100,12 +106,14 @@ export class WhatsappWebService implements OnApplicationBootstrap, BeforeApplica
     this.logger.log(`session=${sessionId} sync ${run.id} started (limitPerChat ${limitPerChat})`);
 
     try {
-      const chats = await this.fetchChats(sessionId, client);
+      const chats = lastById(await this.fetchChats(sessionId, client));
       progress.nChats = chats.length;
       emit({ sessionId, nChats: chats.length, currentChat: 0, messagesSynced: 0 });
-      // Chats ahead of the one being reported are fetched and stored concurrently; events stay in order.
+      // Chats ahead of the one being reported are fetched and prepared concurrently; writes go one
+      // chat at a time, in order, so that the run's writes end with it and an id two chats list is
+      // always kept by the same (the first) one.
       const pipeline = new OrderedPrefetch(chats, this.config.syncFetchConcurrency, (chat: WaChat) =>
-        this.fetchAndStore(sessionId, client, chat, limitPerChat),
+        this.fetchAndPrepare(sessionId, client, chat, limitPerChat),
       );
 
       await this.storage.saveChats(sessionId, chats, async (index, total, chat) => {
@@ -114,14 +122,16 @@ export class WhatsappWebService implements OnApplicationBootstrap, BeforeApplica
         emit({ ...base, messagesSynced: 0 });
         this.assertStillReady(sessionId);
         const outcome = await pipeline.take(index);
+        // Deleted, stopped or shutting down while this chat was fetched: nothing more is written.
+        this.assertStillReady(sessionId);
         if ('fetchError' in outcome) {
-          this.assertStillReady(sessionId);
           this.logger.warn(`session=${sessionId} chat ${chat.id} failed: ${outcome.fetchError}`);
           progress.chatsFailed++;
           emit({ ...base, messagesSynced: 0, error: outcome.fetchError });
         } else {
-          progress.messagesSynced += outcome.saved;
-          emit({ ...base, messagesSynced: outcome.saved });
+          const saved = await this.storage.writeMessages(outcome.prepared);
+          progress.messagesSynced += saved;
+          emit({ ...base, messagesSynced: saved });
         }
         await checkpoint.maybe();
         await logTicker.maybe();
@@ -163,17 +173,20 @@ export class WhatsappWebService implements OnApplicationBootstrap, BeforeApplica
   }
 
   /**
-   * One chat's work: fetch its messages, store them in one transaction. A failed fetch fails this chat
-   * alone (returned); a failed write fails the run (thrown), since the database is then in question.
+   * One chat's work ahead of its turn: fetch its messages and prepare their statements. A failed
+   * fetch, or an id that cannot be stored, fails this chat alone; a failed write (at its turn) fails
+   * the run, since the database is then in question.
    */
-  private async fetchAndStore(sessionId: string, client: WhatsappClient, chat: WaChat, limit: number): Promise<ChatOutcome> {
+  private async fetchAndPrepare(sessionId: string, client: WhatsappClient, chat: WaChat, limit: number): Promise<ChatOutcome> {
+    // saveChats left it out: its messages are not fetched either.
+    if (!isStorableChatId(chat.id)) return { fetchError: unstorableChatIdText(chat.id) };
     let messages: WaMessage[];
     try {
       messages = await client.fetchMessages(chat.id, limit);
     } catch (error) {
       return { fetchError: errorText(error) };
     }
-    return { saved: await this.storage.saveMessages(sessionId, chat.id, messages) };
+    return { prepared: this.storage.prepareMessages(sessionId, chat.id, messages) };
   }
 
   /**

@@ -58,12 +58,19 @@ function writeChunks(req: ReturnType<typeof httpRequest>, chunks: Array<string |
 
 /**
  * Bytes written as they are on a TCP connection (an HTTP client would refuse some of them, such as
- * raw UTF-8 in a request line); resolves with the status line and the JSON body of the answer.
+ * raw UTF-8 in a request line); resolves with the status, the headers (names in lower case) and the
+ * JSON body of the answer.
  */
-export function rawBytes(baseUrl: string, bytes: Buffer): Promise<{ status: number; text: string; body: unknown }> {
+export function rawBytes(
+  baseUrl: string,
+  bytes: Buffer,
+  options: { halfClose?: boolean } = {},
+): Promise<{ status: number; headers: Record<string, string>; text: string; body: unknown }> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.end(bytes));
+    // `halfClose: false` leaves the sending side open until the server closes the connection: Node
+    // abandons a request whose client ended its side before the (asynchronous) answer was written.
+    const socket = connect(Number(port), hostname, () => (options.halfClose === false ? socket.write(bytes) : socket.end(bytes)));
     const chunks: Buffer[] = [];
     socket.on('data', (chunk) => chunks.push(chunk));
     socket.on('error', reject);
@@ -73,7 +80,13 @@ export function rawBytes(baseUrl: string, bytes: Buffer): Promise<{ status: numb
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
       const isChunked = /transfer-encoding: chunked/i.test(head);
       const text = isChunked ? dechunk(rest.join('\r\n\r\n')) : rest.join('\r\n\r\n');
-      resolve({ status, text, body: parse(text) });
+      const headers = Object.fromEntries(
+        head
+          .split('\r\n')
+          .slice(1)
+          .map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+      );
+      resolve({ status, headers, text, body: parse(text) });
     });
   });
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateBy } from 'class-validator';
+import { isStorableChatIdParam, MAX_CHAT_ID_BYTES } from '../storage/pg-safe';
 import { SESSION_ID_PATTERN, SESSION_ID_RULE } from './session-id';
 
 /** Query strings arrive as text: only plain digits become numbers, so `1.5`, `1e3`, `0x10` fail. */
@@ -12,7 +13,7 @@ const strictBool = () =>
 
 export const LIMIT_PER_CHAT_RULE = 'limitPerChat must be an integer from 1 to 10000';
 export const LIMIT_RULE = 'limit must be an integer from 1 to 500';
-export const CHAT_ID_RULE = 'chatId must be a WhatsApp id such as 123@c.us or 123-456@g.us';
+export const CHAT_ID_RULE = `chatId must be 1 to ${MAX_CHAT_ID_BYTES} bytes of UTF-8 text without NUL characters`;
 
 export class SessionParams {
   @ApiProperty({ description: 'Session id: 1-64 characters of A-Z a-z 0-9 _ -', example: 'sales-team' })
@@ -21,9 +22,11 @@ export class SessionParams {
 }
 
 export class ChatParams extends SessionParams {
-  @ApiProperty({ description: 'WhatsApp serialized chat id', example: '5511999990000@c.us' })
-  @MaxLength(128, { message: CHAT_ID_RULE })
-  @Matches(/^[A-Za-z0-9._:+-]+@[A-Za-z0-9.]+$/, { message: CHAT_ID_RULE })
+  @ApiProperty({
+    description: `WhatsApp serialized chat id, URL-encoded: any id a sync stored (1 to ${MAX_CHAT_ID_BYTES} bytes of UTF-8, no NUL)`,
+    example: '5511999990000@c.us',
+  })
+  @ValidateBy({ name: 'isStorableChatId', validator: { validate: isStorableChatIdParam } }, { message: CHAT_ID_RULE })
   chatId: string;
 }
 

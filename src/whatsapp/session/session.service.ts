@@ -7,6 +7,7 @@ import { SessionStatus, WaMessage } from '../client/whatsapp.types';
 import { toMessageView } from '../mappers';
 import { WhatsappStorageService } from '../whatsapp-storage.service';
 import { WhatsappWebGateway } from '../whatsapp-web.gateway';
+import { SyncTracker } from '../sync/sync-tracker';
 import { LiveSession, SessionRegistry } from './session-registry';
 import { SessionRepository } from './session.repository';
 import { errorText } from '../../common/error-text';
@@ -32,6 +33,10 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   private readonly logger = new Logger(SessionService.name);
   /** Status writes of one session run one after another, so the row ends with the last status. */
   private readonly writes = new Map<string, Promise<void>>();
+  /** Live messages and acks being stored, per session: a delete waits for them before it purges. */
+  private readonly liveWrites = new Map<string, Set<Promise<void>>>();
+  /** Sessions whose delete is under way: a start meanwhile could write what the purge just removed. */
+  private readonly deleting = new Set<string>();
   private shuttingDown = false;
 
   constructor(
@@ -41,6 +46,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     private readonly sessions: SessionRepository,
     private readonly storage: WhatsappStorageService,
     private readonly gateway: WhatsappWebGateway,
+    private readonly syncs: SyncTracker,
   ) {}
 
   /**
@@ -60,6 +66,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async start(sessionId: string): Promise<SessionView> {
+    if (this.deleting.has(sessionId)) throw new ConflictException(`Session ${sessionId} is being deleted`);
     const current = this.registry.get(sessionId);
     if (current && ACTIVE.has(current.status)) return this.get(sessionId);
 
@@ -96,6 +103,12 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     if (!this.registry.get(sessionId) && !(await this.sessions.find(sessionId))) {
       throw new NotFoundException(`Session ${sessionId} not found`);
     }
+  }
+
+  /** The client of a `ready` session, read synchronously (no await between a check and its use). */
+  readyClient(sessionId: string): WhatsappClient | undefined {
+    const live = this.registry.get(sessionId);
+    return live?.status === 'ready' ? live.client : undefined;
   }
 
   /** The client of a `ready` session: 404 unknown, 409 naming the status otherwise. */
@@ -135,19 +148,32 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     return this.get(sessionId);
   }
 
-  /** Logs out and forgets the session; `purge` also deletes its stored chats, messages and runs. */
+  /**
+   * Logs out and forgets the session; `purge` also deletes its stored chats, messages and runs. A
+   * running sync is stopped first and its writes awaited, so that nothing of the session is written
+   * after the answer.
+   */
   async delete(sessionId: string, purge: boolean): Promise<{ sessionId: string; deleted: true; purged: boolean }> {
     await this.assertKnown(sessionId);
-    const live = this.registry.get(sessionId);
-    // Forget the session first, so that what the client reports while logging out is ignored.
-    this.registry.delete(sessionId);
-    const client = live?.client ?? this.clients.create(sessionId, IGNORE_EVENTS);
-    await client.logout().catch((error: unknown) => this.logger.warn(`session=${sessionId} logout: ${errorText(error)}`));
-    await this.writes.get(sessionId);
-    await this.sessions.delete(sessionId);
-    if (purge) await this.storage.purgeSession(sessionId);
-    this.logger.log(`session=${sessionId} deleted${purge ? ' with its stored data' : ''}`);
-    return { sessionId, deleted: true, purged: purge };
+    if (this.deleting.has(sessionId)) throw new ConflictException(`Session ${sessionId} is being deleted`);
+    this.deleting.add(sessionId);
+    try {
+      const live = this.registry.get(sessionId);
+      // Forget the session first: a sync stops at its next chat, no new one starts, and what the
+      // client reports while logging out is ignored.
+      this.registry.delete(sessionId);
+      await this.syncs.get(sessionId)?.result.catch(() => undefined);
+      const client = live?.client ?? this.clients.create(sessionId, IGNORE_EVENTS);
+      await client.logout().catch((error: unknown) => this.logger.warn(`session=${sessionId} logout: ${errorText(error)}`));
+      await this.writes.get(sessionId);
+      await Promise.allSettled([...(this.liveWrites.get(sessionId) ?? [])]);
+      await this.sessions.delete(sessionId);
+      if (purge) await this.storage.purgeSession(sessionId);
+      this.logger.log(`session=${sessionId} deleted${purge ? ' with its stored data' : ''}`);
+      return { sessionId, deleted: true, purged: purge };
+    } finally {
+      this.deleting.delete(sessionId);
+    }
   }
 
   /** Closes every client; their rows keep the last status so that a restart can tell what was live. */
@@ -166,9 +192,12 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       onMessage: (message) => current() && this.storeLiveMessage(sessionId, message),
       onMessageAck: (messageId, _chatId, ack) =>
         current() &&
-        this.storage
-          .updateMessageAck(sessionId, messageId, ack)
-          .catch((error: unknown) => this.logger.error(`session=${sessionId} ack of ${messageId} not stored: ${errorText(error)}`)),
+        this.trackLiveWrite(
+          sessionId,
+          this.storage
+            .updateMessageAck(sessionId, messageId, ack)
+            .catch((error: unknown) => this.logger.error(`session=${sessionId} ack of ${messageId} not stored: ${errorText(error)}`)),
+        ),
     };
   }
 
@@ -194,10 +223,21 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private storeLiveMessage(sessionId: string, message: WaMessage): void {
-    this.storage.saveLiveMessage(sessionId, message).then(
+    const write = this.storage.saveLiveMessage(sessionId, message).then(
       () => this.gateway.emitMessage(sessionId, { sessionId, message: toMessageView(message) }),
       (error: unknown) => this.logger.error(`session=${sessionId} live message ${message.id} not stored: ${errorText(error)}`),
     );
+    this.trackLiveWrite(sessionId, write);
+  }
+
+  private trackLiveWrite(sessionId: string, write: Promise<void>): void {
+    let pending = this.liveWrites.get(sessionId);
+    if (!pending) this.liveWrites.set(sessionId, (pending = new Set()));
+    pending.add(write);
+    void write.finally(() => {
+      pending.delete(write);
+      if (pending.size === 0 && this.liveWrites.get(sessionId) === pending) this.liveWrites.delete(sessionId);
+    });
   }
 
   private enqueueWrite(sessionId: string, write: () => Promise<void>): void {

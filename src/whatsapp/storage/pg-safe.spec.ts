@@ -1,4 +1,4 @@
-import { lastById, pgSafeJson, pgSafeText, pgSafeTimestamp } from './pg-safe';
+import { isStorableChatId, isStorableChatIdParam, lastById, MAX_CHAT_ID_BYTES, pgSafeJson, pgSafeText, pgSafeTimestamp } from './pg-safe';
 
 describe('pgSafeText', () => {
   it('removes every NUL and keeps everything else', () => {
@@ -26,6 +26,33 @@ describe('pgSafeText', () => {
     expect(pgSafeText('\u0000x\uD800\u0000y')).toBe('x\uFFFDy');
     // Removing the NUL joins the halves into a valid pair: nothing is lost.
     expect(pgSafeText('\uD83D\u0000\uDE00')).toBe('\uD83D\uDE00');
+  });
+});
+
+describe('chat ids: what is stored and what the messages route accepts', () => {
+  const bytes = (n: number) => `${'1'.repeat(n - 5)}@c.us`;
+
+  it('stores any id of 1 to MAX_CHAT_ID_BYTES bytes as stored, counted in UTF-8', () => {
+    expect(MAX_CHAT_ID_BYTES).toBe(1024);
+    for (const id of ['123@c.us', '\u00fcn\u00ef@c.us', '\u{1F600}', ' ', 'no at sign', bytes(1024), `${'\u00e9'.repeat(509)}@c.us`]) {
+      expect({ id, stored: isStorableChatId(id) }).toEqual({ id, stored: true });
+    }
+    for (const id of ['', '\u0000', '\u0000\u0000', bytes(1025), `${'\u00e9'.repeat(510)}@c.us`]) {
+      expect({ id, stored: isStorableChatId(id) }).toEqual({ id, stored: false });
+    }
+  });
+
+  it('counts the length as stored: NULs removed, lone surrogates as U+FFFD (3 bytes)', () => {
+    expect(isStorableChatId(`${bytes(1024)}\u0000\u0000`)).toBe(true);
+    expect(isStorableChatId(`${'1'.repeat(1021)}\uD800`)).toBe(true);
+    expect(isStorableChatId(`${'1'.repeat(1022)}\uD800`)).toBe(false);
+  });
+
+  it('the route accepts exactly the ids that can be stored as they are', () => {
+    for (const id of ['123@c.us', '\u00fcn\u00ef@c.us', 'a/b c%d', bytes(1024)]) expect({ id, ok: isStorableChatIdParam(id) }).toEqual({ id, ok: true });
+    for (const id of ['', 'a\u0000b', '\u0000', 'a\uD800', bytes(1025), 123, null, undefined, ['1@c.us']]) {
+      expect({ id, ok: isStorableChatIdParam(id) }).toEqual({ id, ok: false });
+    }
   });
 });
 

@@ -1,10 +1,10 @@
 /**
  * Multi-row upserts whose rows travel as ONE JSON parameter, unpacked by `jsonb_to_recordset`: a
- * batch is never near PostgreSQL's 65,535-parameter limit, the client serializes it with a single
- * native JSON.stringify (no per-value array-literal escaping, which profiling showed dominating), and
+ * batch is never near PostgreSQL's 65,535-parameter limit, the client serializes it with native
+ * JSON.stringify (no per-value array-literal escaping, which profiling showed dominating), and
  * fewer bytes cross the wire. Short keys (see `toChatRow`, `toMessageRow`) keep it compact.
  * `WHERE ... IS DISTINCT FROM` skips rows that did not change, so a re-sync rewrites nothing it does
- * not have to.
+ * not have to. Callers send rows sorted by id, so that concurrent writers take row locks in one order.
  */
 export const UPSERT_CHATS_SQL = `
   INSERT INTO chats (session_id, wa_id, name, is_group, unread_count, timestamp, archived, pinned, raw)
@@ -18,23 +18,44 @@ export const UPSERT_CHATS_SQL = `
     IS DISTINCT FROM
     (EXCLUDED.name, EXCLUDED.is_group, EXCLUDED.unread_count, EXCLUDED.timestamp, EXCLUDED.archived, EXCLUDED.pinned, EXCLUDED.raw)`;
 
-/** What a message upsert does with a row that exists: update it only if something changed. */
+/**
+ * What a message upsert does with a row that exists: update it only if something changed, and only
+ * in the chat that holds it. Message ids are unique per session; an id that a second chat also
+ * lists stays with the chat that stored it first and is never moved or rewritten by the other.
+ */
 export const MESSAGE_CONFLICT_SQL = `
   ON CONFLICT (session_id, wa_id) DO UPDATE SET
-    chat_id = EXCLUDED.chat_id, from_me = EXCLUDED.from_me, author = EXCLUDED.author, body = EXCLUDED.body,
+    from_me = EXCLUDED.from_me, author = EXCLUDED.author, body = EXCLUDED.body,
     type = EXCLUDED.type, timestamp = EXCLUDED.timestamp, has_media = EXCLUDED.has_media, ack = EXCLUDED.ack,
     raw = EXCLUDED.raw, updated_at = now()
-  WHERE (messages.chat_id, messages.from_me, messages.author, messages.body, messages.type, messages.timestamp,
+  WHERE messages.chat_id = EXCLUDED.chat_id
+    AND (messages.from_me, messages.author, messages.body, messages.type, messages.timestamp,
          messages.has_media, messages.ack, messages.raw)
     IS DISTINCT FROM
-    (EXCLUDED.chat_id, EXCLUDED.from_me, EXCLUDED.author, EXCLUDED.body, EXCLUDED.type, EXCLUDED.timestamp,
+    (EXCLUDED.from_me, EXCLUDED.author, EXCLUDED.body, EXCLUDED.type, EXCLUDED.timestamp,
      EXCLUDED.has_media, EXCLUDED.ack, EXCLUDED.raw)`;
 
+/**
+ * Upserts a chat's messages and answers `held`: how many of them the chat holds afterwards (written
+ * now, or stored before and unchanged), so that a count never includes an id another chat holds.
+ * Every sub-statement sees the table as it was before the statement: the unchanged rows are those
+ * that the insert did not return but that were already this chat's.
+ */
 export const UPSERT_MESSAGES_SQL = `
-  INSERT INTO messages (session_id, chat_id, wa_id, from_me, author, body, type, timestamp, has_media, ack, raw)
-  SELECT $1, $2, u.i, u.f, u.a, u.b, u.t, u.ts, u.m, u.k, u.r
-  FROM jsonb_to_recordset($3::jsonb) AS u(i text, f boolean, a text, b text, t text, ts bigint, m boolean, k integer, r jsonb)
-  ${MESSAGE_CONFLICT_SQL}`;
+  WITH u AS (
+    SELECT * FROM jsonb_to_recordset($3::jsonb)
+      AS u(i text, f boolean, a text, b text, t text, ts bigint, m boolean, k integer, r jsonb)
+  ), w AS (
+    INSERT INTO messages (session_id, chat_id, wa_id, from_me, author, body, type, timestamp, has_media, ack, raw)
+    SELECT $1, $2, u.i, u.f, u.a, u.b, u.t, u.ts, u.m, u.k, u.r FROM u
+    ${MESSAGE_CONFLICT_SQL}
+    RETURNING wa_id
+  )
+  SELECT (SELECT count(*) FROM w)::int + (
+    SELECT count(*) FROM u
+    WHERE NOT EXISTS (SELECT 1 FROM w WHERE w.wa_id = u.i)
+      AND EXISTS (SELECT 1 FROM messages s WHERE s.session_id = $1 AND s.wa_id = u.i AND s.chat_id = $2)
+  )::int AS held`;
 
 /** A live chat we know nothing about yet gets a placeholder row; a real sync fills it in. */
 export const INSERT_CHAT_STUB_SQL = `
