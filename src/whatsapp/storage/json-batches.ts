@@ -13,11 +13,12 @@ export const BATCH_MAX_JSON_CHARS = 32 * 1024 * 1024;
  * stored, so that every writer locks rows in the same order and concurrent writes cannot deadlock.
  */
 export function jsonBatches<T extends { id: string }>(items: readonly T[], toRow: (item: T) => object, maxRows: number): string[] {
-  const sorted = [...items].sort((a, b) => compare(pgSafeText(a.id), pgSafeText(b.id)));
+  // Each id made storable once, not once per comparison.
+  const sorted = items.map((item) => ({ key: pgSafeText(item.id), item })).sort((a, b) => compare(a.key, b.key));
   const batches: string[] = [];
   let parts: string[] = [];
   let chars = 0;
-  for (const item of sorted) {
+  for (const { item } of sorted) {
     const json = pgSafeJson(toRow(item));
     if (parts.length > 0 && (parts.length === maxRows || chars + json.length > BATCH_MAX_JSON_CHARS)) {
       batches.push(`[${parts.join(',')}]`);
