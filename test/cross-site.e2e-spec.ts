@@ -1,6 +1,6 @@
 import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { Browser, chromium } from 'playwright-core';
+import { Browser, Page, chromium } from 'playwright-core';
 import { io, Socket } from 'socket.io-client';
 import { seedAccount } from './support/accounts';
 import { rawRequest } from './support/raw-http';
@@ -102,6 +102,17 @@ async function readySession(t: TestApp, sessionId: string, headers: Record<strin
   expect((await t.request('POST', `/whatsapp-web/session/${sessionId}/start`, { headers })).status).toBe(201);
   t.whatsapp.clientOf(sessionId)!.scan();
   await waitFor(async () => (await t.request<{ status: string }>('GET', `/whatsapp-web/session/${sessionId}`, { headers })).body.status === 'ready', `${sessionId} ready`);
+}
+
+/** The dashboard at `base` starts `sessionId`, shows its QR, and shows `ready` once the phone scans. */
+async function loginFromDashboard(t: TestApp, page: Page, base: string, sessionId: string): Promise<void> {
+  await page.goto(`${base}/`);
+  await page.fill('#new-session', sessionId);
+  await page.click('#start-button');
+  await page.locator('#qr[src^="data:image/png;base64,"]').waitFor();
+  // Only Socket.IO tells the page that the scan happened.
+  t.whatsapp.clientOf(sessionId)!.scan();
+  await page.locator('#status', { hasText: 'ready' }).waitFor();
 }
 
 function rawSocket(baseUrl: string, extraHeaders: Record<string, string>, auth?: Record<string, string>): Socket {
@@ -252,13 +263,7 @@ describe('with CORS_ORIGINS set and no API_KEY: pages of other sites', () => {
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     const record = recordServed(t);
-    await page.goto(`${base}/`);
-    await page.fill('#new-session', sessionId);
-    await page.click('#start-button');
-    await page.locator('#qr[src^="data:image/png;base64,"]').waitFor();
-    // Only Socket.IO tells the page that the scan happened.
-    t.whatsapp.clientOf(sessionId)!.scan();
-    await page.locator('#status', { hasText: 'ready' }).waitFor();
+    await loginFromDashboard(t, page, base, sessionId);
     expect(await page.locator('#error').isHidden()).toBe(true);
     await page.close();
     record.stop();
@@ -392,12 +397,7 @@ describe('over plain http under a name, where browsers send no Fetch Metadata (P
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     const record = recordServed(t);
-    await page.goto(`${base}/`);
-    await page.fill('#new-session', sessionId);
-    await page.click('#start-button');
-    await page.locator('#qr[src^="data:image/png;base64,"]').waitFor();
-    t.whatsapp.clientOf(sessionId)!.scan();
-    await page.locator('#status', { hasText: 'ready' }).waitFor();
+    await loginFromDashboard(t, page, base, sessionId);
     await page.click('#sync-button');
     await page.locator('#summary:not([hidden])').waitFor();
     expect(await page.locator('#error').isHidden()).toBe(true);
