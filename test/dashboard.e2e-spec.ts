@@ -14,7 +14,8 @@ describe('dashboard page in a real browser', () => {
   let page: Page;
 
   beforeAll(async () => {
-    t = await TestApp.start({ account: demoAccount({ scanAfterMs: 1500, fetchLatencyMs: 5 }) });
+    // The phone scans when the test says so: a timed scan could make 'qr' pass before a slow page shows it.
+    t = await TestApp.start({ account: demoAccount({ scanAfterMs: 600_000, fetchLatencyMs: 5 }) });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
@@ -35,6 +36,7 @@ describe('dashboard page in a real browser', () => {
     await page.click('#start-button');
     await page.locator('#status', { hasText: 'qr' }).waitFor();
     await page.locator('#qr[src^="data:image/png;base64,"]').waitFor();
+    t.whatsapp.clientOf('browser')!.scan();
     await page.locator('#status', { hasText: 'ready' }).waitFor();
 
     await page.fill('#limit', '40');
