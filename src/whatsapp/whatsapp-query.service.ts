@@ -1,9 +1,9 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
-import { SyncRunStatus } from '../database/entities/sync-run.entity';
 import { MessageView } from './events';
 import { ChatView, messageRowToView, toChatView } from './mappers';
 import { SessionService } from './session/session.service';
 import { decodeCursor, encodeCursor } from './storage/message-cursor';
+import { SyncRunView, syncRunRowToView } from './sync/sync-run';
 import { SyncRunRepository } from './sync/sync-run.repository';
 import { SyncTracker } from './sync/sync-tracker';
 import { WhatsappStorageService } from './whatsapp-storage.service';
@@ -11,19 +11,6 @@ import { WhatsappStorageService } from './whatsapp-storage.service';
 export interface MessagePage {
   messages: MessageView[];
   nextCursor: string | null;
-}
-
-export interface SyncRunView {
-  syncId: string;
-  status: SyncRunStatus;
-  limitPerChat: number;
-  nChats: number;
-  currentChat: number;
-  messagesSynced: number;
-  chatsFailed: number;
-  startedAt: string;
-  finishedAt: string | null;
-  error?: string;
 }
 
 /** What clients read back: stored chats, pages of messages, the latest sync run. */
@@ -61,27 +48,12 @@ export class WhatsappQueryService {
     };
   }
 
+  /** The latest row; when it is a run of this process, the run itself, fresher than its row. */
   async latestRun(sessionId: string): Promise<SyncRunView> {
     await this.sessions.assertKnown(sessionId);
     const row = await this.runs.latest(sessionId);
     if (!row) throw new NotFoundException(`No synchronization has run for session ${sessionId}`);
-    const active = this.tracker.get(sessionId);
-    // A row still `running` whose run ended here could not be updated (the database was down then).
-    const ended = row.status === 'running' && active?.syncId !== row.id ? this.tracker.lastEnded(sessionId) : undefined;
-    const outcome = ended?.syncId === row.id ? ended : undefined;
-    const progress = active?.syncId === row.id ? active.progress : (outcome?.progress ?? row);
-    const error = outcome ? outcome.error : row.error;
-    return {
-      syncId: row.id,
-      status: outcome?.status ?? row.status,
-      limitPerChat: row.limitPerChat,
-      nChats: progress.nChats,
-      currentChat: progress.currentChat,
-      messagesSynced: progress.messagesSynced,
-      chatsFailed: progress.chatsFailed,
-      startedAt: row.startedAt.toISOString(),
-      finishedAt: (outcome?.finishedAt ?? row.finishedAt)?.toISOString() ?? null,
-      ...(error ? { error } : {}),
-    };
+    const run = this.tracker.latest(sessionId);
+    return run?.syncId === row.id ? run.view() : syncRunRowToView(row);
   }
 }

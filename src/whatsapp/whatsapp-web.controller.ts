@@ -5,7 +5,8 @@ import { ChatDto, DeletedDto, ErrorDto, MessagePageDto, QrDto, SessionDto, SyncR
 import { ChatView } from './mappers';
 import { SessionService, SessionView } from './session/session.service';
 import { SyncResult } from './sync/sync-result';
-import { MessagePage, SyncRunView, WhatsappQueryService } from './whatsapp-query.service';
+import { SyncRunView } from './sync/sync-run';
+import { MessagePage, WhatsappQueryService } from './whatsapp-query.service';
 import { DEFAULT_LIMIT_PER_CHAT, WhatsappWebService } from './whatsapp-web.service';
 
 const BAD_INPUT = { status: 400, type: ErrorDto, description: 'Invalid id or query parameter' };

@@ -1,10 +1,12 @@
 import { INestApplication } from '@nestjs/common';
+import type { Server } from 'socket.io';
 import { io, Socket } from 'socket.io-client';
 import { createApp } from '../../src/app.factory';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { SimulatedWhatsappClientFactory } from '../../src/whatsapp/client/simulated/simulated-whatsapp.factory';
 import { SimulatedAccount, SimulatedAccountSpec, accountFromSpec } from '../../src/whatsapp/client/simulated/simulated-account';
 import { WhatsappClientFactory } from '../../src/whatsapp/client/whatsapp-client.port';
+import { WhatsappWebGateway } from '../../src/whatsapp/whatsapp-web.gateway';
 import { TestDatabase } from './test-database';
 import { waitFor } from './wait';
 
@@ -93,6 +95,11 @@ export class TestApp {
       const { body } = await this.request<{ status: string }>('GET', `/whatsapp-web/session/${sessionId}`);
       return body.status === 'ready';
     }, `session ${sessionId} ready`);
+  }
+
+  /** The app's Socket.IO server, to observe from inside what sockets are sent (tests only). */
+  io(): Server {
+    return (this.app.get(WhatsappWebGateway) as unknown as { server: Server }).server;
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,8 @@ import { MessageView } from '../events';
 import { ChatView } from '../mappers';
 import { SessionView } from '../session/session.service';
 import { SyncResult } from '../sync/sync-result';
-import { MessagePage, SyncRunView } from '../whatsapp-query.service';
+import { SyncRunView } from '../sync/sync-run';
+import { MessagePage } from '../whatsapp-query.service';
 
 /*
  * OpenAPI descriptions of the answers. Each class implements the type the service returns, so the
