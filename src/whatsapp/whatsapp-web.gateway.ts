@@ -1,4 +1,4 @@
-import { Inject, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Logger, OnApplicationShutdown } from '@nestjs/common';
 import {
   Ack,
   ConnectedSocket,
@@ -31,7 +31,7 @@ const BAD_PAYLOAD = 'payload must be {"sessionId": "<1-64 of A-Z a-z 0-9 _ ->"}'
  * published event to its session's room. It subscribes to the publisher; no service imports it.
  */
 @WebSocketGateway()
-export class WhatsappWebGateway implements OnGatewayInit, OnModuleDestroy {
+export class WhatsappWebGateway implements OnGatewayInit, OnApplicationShutdown {
   private readonly logger = new Logger(WhatsappWebGateway.name);
   @WebSocketServer() private readonly server: SyncServer;
   private unsubscribe: (() => void) | undefined;
@@ -54,7 +54,8 @@ export class WhatsappWebGateway implements OnGatewayInit, OnModuleDestroy {
     });
   }
 
-  onModuleDestroy(): void {
+  /** After the shutdown's last events (a stopped run's `sync_chats_failed`) went out. */
+  onApplicationShutdown(): void {
     this.unsubscribe?.();
   }
 
