@@ -1,7 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { WhatsappClientFactory } from './client/whatsapp-client.port';
 import { DatabaseModule } from '../database/database.module';
-import { WhatsappClientModule } from './client/whatsapp-client.module';
+import { ClientFactoryOverride, WhatsappClientModule } from './client/whatsapp-client.module';
 import { SessionRegistry } from './session/session-registry';
 import { SessionRepository } from './session/session.repository';
 import { SessionService } from './session/session.service';
@@ -29,7 +28,7 @@ import { WhatsappWebService } from './whatsapp-web.service';
   ],
 })
 export class WhatsappWebModule {
-  static forRoot(clientFactory?: WhatsappClientFactory): DynamicModule {
+  static forRoot(clientFactory?: ClientFactoryOverride): DynamicModule {
     return { module: WhatsappWebModule, imports: [WhatsappClientModule.forRoot(clientFactory)] };
   }
 }
