@@ -4,6 +4,8 @@ import { ClientFactoryOverride, WhatsappClientModule } from './client/whatsapp-c
 import { SessionRegistry } from './session/session-registry';
 import { SessionRepository } from './session/session.repository';
 import { SessionService } from './session/session.service';
+import { ChatRepository } from './storage/chat.repository';
+import { MessageRepository } from './storage/message.repository';
 import { SyncRunRepository } from './sync/sync-run.repository';
 import { SyncTracker } from './sync/sync-tracker';
 import { WhatsappQueryService } from './whatsapp-query.service';
@@ -24,6 +26,8 @@ import { WhatsappWebService } from './whatsapp-web.service';
     SessionRegistry,
     SessionRepository,
     SyncRunRepository,
+    ChatRepository,
+    MessageRepository,
     SyncTracker,
   ],
 })
