@@ -14,7 +14,7 @@ import { SessionEntity } from '../database/entities/session.entity';
 import { apiKeyMatches } from '../common/api-key';
 import { errorText } from '../common/error-text';
 import { RoomBatcher, roomBatcherOf } from '../common/room-batcher';
-import { isValidSessionId } from './dto/session-id';
+import { isValidSessionId } from './session/session-id';
 import {
   MessagePayload,
   QrPayload,

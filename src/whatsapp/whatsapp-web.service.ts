@@ -4,13 +4,14 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { WhatsappClient } from './client/whatsapp-client.port';
 import { WaChat, WaMessage } from './client/whatsapp.types';
 import { SyncChatsPayload } from './events';
-import { ChatView } from './mappers';
+import { ChatView } from './chats/chat.view';
 import { WhatsappQueryService } from './whatsapp-query.service';
 import { errorText } from '../common/error-text';
 import { lastById } from './storage/pg-safe';
 import { SessionService } from './session/session.service';
 import { OrderedPrefetch } from './sync/ordered-prefetch';
-import { SyncResult } from './sync/sync-result';
+import { SyncResult } from './sync/sync.view';
+import { DEFAULT_LIMIT_PER_CHAT } from './sync/sync.dto';
 import { SessionNotReadyError, SyncInterruptedError, syncFailureToHttp, WhatsappCallError } from './sync/sync-errors';
 import { SyncRunProgress, SyncRunRepository } from './sync/sync-run.repository';
 import { ActiveSync, SyncTracker } from './sync/sync-tracker';
@@ -18,7 +19,6 @@ import { isStorableChatId } from './storage/pg-safe';
 import { PreparedMessages, unstorableChatIdText, WhatsappStorageService } from './whatsapp-storage.service';
 import { WhatsappWebGateway } from './whatsapp-web.gateway';
 
-export const DEFAULT_LIMIT_PER_CHAT = 100;
 /** The sync run row is brought up to date at most this often while a run goes. */
 const PROGRESS_WRITE_INTERVAL_MS = 1000;
 /** A readable log rate for long runs. */

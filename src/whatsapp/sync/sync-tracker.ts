@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { SyncChatsPayload } from '../events';
-import { SyncResult } from './sync-result';
+import { SyncResult } from './sync.view';
 import { SyncRunStatus } from '../../database/entities/sync-run.entity';
 import { SyncRunProgress } from './sync-run.repository';
 
