@@ -512,7 +512,7 @@ describe('the process is stopped mid-run (SIGTERM)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('shuts down within a bounded time; the next start marks the run interrupted, and a new sync completes', async () => {
+  it('SIGTERM stops a running sync at its next chat, recorded interrupted and answered 503; after a restart a new sync completes', async () => {
     const accountFile = join(dir, 'account.json');
     // Slow enough (60 chats, 100 ms a fetch, one at a time) that the run is surely going when the signal comes.
     writeFileSync(
@@ -527,9 +527,11 @@ describe('the process is stopped mid-run (SIGTERM)', () => {
     expect((await call(first.baseUrl, 'POST', '/whatsapp-web/session/term/start')).status).toBe(201);
     await waitFor(async () => (await call(first.baseUrl, 'GET', '/whatsapp-web/session/term')).body.status === 'ready', 'term ready');
     const running = call(first.baseUrl, 'POST', '/whatsapp-web/session/term/sync-chats').catch((error: Error) => ({ status: 0, body: { error: error.message } }));
+    let atSignal = 0;
     await waitFor(async () => {
       const { body } = await call(first.baseUrl, 'GET', '/whatsapp-web/session/term/sync-chats/latest');
-      return body.status === 'running' && (body.currentChat as number) >= 3;
+      atSignal = body.currentChat as number;
+      return body.status === 'running' && atSignal >= 3;
     }, 'the run to be going');
 
     const exit = await first.stop('SIGTERM');
@@ -537,14 +539,17 @@ describe('the process is stopped mid-run (SIGTERM)', () => {
 
     expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 0, signal: null });
     expect(exit.ms).toBeLessThan(15_000);
-    // The request in flight did not hold the shutdown: it was answered with an error or its connection closed.
-    expect([0, 409, 503]).toContain(interrupted.status);
-    const [row] = await db.query<{ status: string; current_chat: number; chats_failed: number }>(
-      `SELECT status, current_chat, chats_failed FROM sync_runs WHERE session_id = 'term'`,
+    // The run stopped at its next chat, within the drain of requests in flight, and answered so.
+    expect(interrupted).toEqual({
+      status: 503,
+      body: { statusCode: 503, error: 'Service Unavailable', message: 'Synchronization failed: the service is shutting down' },
+    });
+    const [row] = await db.query<{ status: string; current_chat: number; chats_failed: number; error: string }>(
+      `SELECT status, current_chat, chats_failed, error FROM sync_runs WHERE session_id = 'term'`,
     );
-    // Not `done`: it did not finish. Either the shutdown already said so, or the next start will.
-    expect(['running', 'interrupted', 'failed']).toContain(row.status);
-    expect(row.current_chat).toBeLessThan(CHATS);
+    expect({ status: row.status, error: row.error }).toEqual({ status: 'interrupted', error: 'the service is shutting down' });
+    // One fetch (100 ms) at most went on after the signal: the run did not run on through the drain.
+    expect(row.current_chat).toBeLessThanOrEqual(atSignal + 2);
     // No chat is blamed for the shutdown.
     expect(row.chats_failed).toBe(0);
 
@@ -552,11 +557,7 @@ describe('the process is stopped mid-run (SIGTERM)', () => {
     service = second;
     const latestRun = await call(second.baseUrl, 'GET', '/whatsapp-web/session/term/sync-chats/latest');
     expect(latestRun.status).toBe(200);
-    expect(latestRun.body).toMatchObject(
-      row.status === 'running'
-        ? { status: 'interrupted', error: 'The service stopped while this run was going', finishedAt: expect.any(String) }
-        : { status: row.status, finishedAt: expect.any(String) },
-    );
+    expect(latestRun.body).toMatchObject({ status: 'interrupted', error: 'the service is shutting down', finishedAt: expect.any(String) });
     expect(latestRun.body.status).not.toBe('running');
 
     // The session comes back (its login was in memory, so through a new simulated scan) and syncs to the end.
@@ -572,7 +573,7 @@ describe('the process is stopped mid-run (SIGTERM)', () => {
 });
 
 describe('the application is closed during a sync, with a busy socket in the room', () => {
-  it('the room gets every event of the run, to its last (sync_chats_done or sync_chats_failed), before its connection closes', async () => {
+  it('the run stops at its next chat, and the room gets every event of it, to its sync_chats_failed, before its connection closes', async () => {
     const db = await TestDatabase.create();
     // Many small chats: two events a millisecond or so, so the socket is busy and its writes paced.
     const CHATS = 3000;
@@ -585,21 +586,21 @@ describe('the application is closed during a sync, with a busy socket in the roo
       const running = t.request('POST', '/whatsapp-web/session/busy/sync-chats?limitPerChat=1').catch(() => undefined);
       await log.waitFor('sync_chats', 200);
 
-      // The run either ends within the shutdown's drain of requests in flight, or is interrupted.
+      // The run stops at its next chat: it does not run on through the drain of requests in flight.
       await t.app.close();
       await closed;
       await running;
 
       const last = log.events.at(-1)!;
-      const [row] = await db.query<{ status: string }>(`SELECT status FROM sync_runs WHERE session_id = 'busy'`);
-      expect({ event: last.event, status: row.status }).toEqual(
-        last.event === 'sync_chats_done' ? { event: 'sync_chats_done', status: 'done' } : { event: 'sync_chats_failed', status: 'interrupted' },
-      );
+      const [row] = await db.query<{ status: string; current_chat: number }>(`SELECT status, current_chat FROM sync_runs WHERE session_id = 'busy'`);
+      expect({ event: last.event, status: row.status }).toEqual({ event: 'sync_chats_failed', status: 'interrupted' });
+      expect(last.payload).toEqual({ sessionId: 'busy', syncId: expect.any(String), error: 'the service is shutting down' });
+      expect(row.current_chat).toBeLessThan(CHATS);
       // Every event up to the end arrived, in order: 0, then two per chat.
       const progress = log.of<{ currentChat: number }>('sync_chats');
       const chats = progress.slice(1).map((e) => e.currentChat);
       expect(chats).toEqual(Array.from({ length: chats.length }, (_, i) => Math.floor(i / 2) + 1));
-      if (last.event === 'sync_chats_done') expect(progress).toHaveLength(2 * CHATS + 1);
+      expect(chats.at(-1)).toBe(row.current_chat);
     } finally {
       for (const s of t.sockets) s.close();
       await db.drop();

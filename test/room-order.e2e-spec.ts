@@ -1,11 +1,9 @@
-import type { Server } from 'socket.io';
 import { SyncChatsPayload } from '../src/whatsapp/events';
 import { SyncTracker } from '../src/whatsapp/sync/sync-tracker';
-import { WhatsappWebGateway } from '../src/whatsapp/whatsapp-web.gateway';
 import { chat } from './support/accounts';
 import { EventLog, TestApp, emitWithAck, settled } from './support/test-app';
 
-/** Many chats of one message: two events a millisecond or so, so the room is busy and its events batched. */
+/** Many chats of one message: two events a millisecond or so, so the room is busy. */
 const CHATS = 3000;
 const SESSION = 'busy';
 
@@ -15,7 +13,7 @@ const LAST = 2 * CHATS;
 
 /**
  * What each socket sees of a busy room while it joins, leaves or exchanges acknowledgements: the
- * gateway's side of room batching (src/common/room-batcher.ts), through the real app.
+ * gateway's side of Socket.IO rooms, through the real app.
  */
 describe('Events of a busy room, seen by sockets that join, leave and ask', () => {
   let t: TestApp;
@@ -31,9 +29,9 @@ describe('Events of a busy room, seen by sockets that join, leave and ask', () =
     const account = { scanAfterMs: 0, fetchLatencyMs: 0, chats: Array.from({ length: CHATS }, (_, n) => chat(`${100000 + n}@c.us`, 1)) };
     t = await TestApp.start({ account });
     await t.readySession(SESSION);
-    // Observed inside the server, at the very moment each thing happens (the gateway's server is private).
+    // Observed inside the server, at the very moment each thing happens.
     const tracker = t.app.get(SyncTracker);
-    const io = (t.app.get(WhatsappWebGateway) as unknown as { server: Server }).server;
+    const io = t.io();
     io.on('connection', (socket) =>
       socket.conn.on('packetCreate', (packet: { data?: unknown; options?: { wsPreEncodedFrame?: Buffer[] } }) => {
         // A Socket.IO acknowledgement of the main namespace: '3' and its id.

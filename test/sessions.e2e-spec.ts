@@ -351,6 +351,23 @@ describe('sessions', () => {
       expect(log.events).toEqual([{ event: 'session_status', payload: { sessionId: 'so-stopped', status: 'stopped' } }]);
     });
 
+    it('DELETE sends session_status stopped to the room; a join afterwards is refused', async () => {
+      await ready('so-deleted');
+      const { socket, log } = await t.joined('so-deleted');
+      await log.waitFor('session_status');
+
+      const answer = await t.request('DELETE', '/whatsapp-web/session/so-deleted');
+      expect(answer.status).toBe(200);
+      await log.waitFor('session_status', 2);
+      await settled(socket);
+
+      expect(log.events).toEqual([
+        { event: 'session_status', payload: { sessionId: 'so-deleted', status: 'ready' } },
+        { event: 'session_status', payload: { sessionId: 'so-deleted', status: 'stopped' } },
+      ]);
+      expect(await emitWithAck(socket, 'join-session', { sessionId: 'so-deleted' })).toEqual({ ok: false, error: 'session so-deleted was never started' });
+    });
+
     it('a disconnection is sent as session_status with its reason', async () => {
       await ready('so-drop');
       const { log } = await t.joined('so-drop');

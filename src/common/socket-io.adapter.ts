@@ -5,8 +5,6 @@ import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../config/app-config';
 import { lacksRequiredHost, MISSING_HOST_MESSAGE } from './express-adapter';
 import { OriginPolicy } from './origin-policy';
-import { roomBatcherOf } from './room-batcher';
-import { EngineConnection, SocketWriteCoalescer } from './socket-write-coalescer';
 
 /**
  * The largest message a client may send. Clients send only `join-session` and `leave-session`
@@ -17,8 +15,6 @@ export const MAX_CLIENT_MESSAGE_BYTES = 128 * 1024;
 
 /** Socket.IO on the HTTP server's port, with the same CORS origins and origin rules as REST, enforced at the handshake. */
 export class SocketIoAdapter extends IoAdapter {
-  private readonly coalescer = new SocketWriteCoalescer();
-
   constructor(
     app: INestApplicationContext,
     private readonly config: AppConfig,
@@ -29,7 +25,7 @@ export class SocketIoAdapter extends IoAdapter {
 
   override createIOServer(port: number, options?: ServerOptions): Server {
     const origin = this.config.corsOrigins === '*' ? true : this.config.corsOrigins;
-    const server = super.createIOServer(port, {
+    return super.createIOServer(port, {
       ...options,
       cors: { origin, credentials: true },
       maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
@@ -39,19 +35,5 @@ export class SocketIoAdapter extends IoAdapter {
       allowRequest: (request: IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) =>
         lacksRequiredHost(request) ? callback(MISSING_HOST_MESSAGE, false) : callback(null, this.originPolicy.allowsHandshake(request)),
     }) as Server;
-    server.engine.on('connection', (connection: EngineConnection) => this.coalescer.attach(connection));
-    return server;
-  }
-
-  /**
-   * Runs after the shutdown hooks (which emit a stopped sync's `sync_chats_failed`) and before the
-   * HTTP server destroys the connections: what rooms and sockets hold is written first.
-   */
-  override async close(server: Parameters<IoAdapter['close']>[0]): Promise<void> {
-    // Nest's adapter brings its own copy of socket.io 4.8 (the same API as the project's).
-    roomBatcherOf(server as unknown as Server).stop();
-    this.coalescer.stop();
-    await new Promise((resolve) => setImmediate(resolve));
-    return super.close(server);
   }
 }

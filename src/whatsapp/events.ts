@@ -45,12 +45,20 @@ export interface MessagePayload {
   message: MessageView;
 }
 
-/** Every event the server sends to a session's room, by name. */
-export interface ServerToClientEvents {
-  sync_chats: (payload: SyncChatsPayload) => void;
-  sync_chats_done: (payload: SyncChatsDonePayload) => void;
-  sync_chats_failed: (payload: SyncChatsFailedPayload) => void;
-  session_status: (payload: SessionStatusPayload) => void;
-  qr: (payload: QrPayload) => void;
-  message: (payload: MessagePayload) => void;
+/** Every event the service publishes about a session, by name: the one map that types them all. */
+export interface SessionEvents {
+  sync_chats: SyncChatsPayload;
+  sync_chats_done: SyncChatsDonePayload;
+  sync_chats_failed: SyncChatsFailedPayload;
+  session_status: SessionStatusPayload;
+  qr: QrPayload;
+  message: MessagePayload;
 }
+
+export type SessionEventName = keyof SessionEvents;
+
+/** One published event: its session, name and payload (a union, so that a `switch` on `event` narrows it). */
+export type PublishedEvent = { [E in SessionEventName]: { sessionId: string; event: E; payload: SessionEvents[E] } }[SessionEventName];
+
+/** The same map in Socket.IO's form, for the typed server. */
+export type ServerToClientEvents = { [E in SessionEventName]: (payload: SessionEvents[E]) => void };

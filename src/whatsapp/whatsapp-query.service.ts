@@ -4,7 +4,7 @@ import { SessionService } from './session/session.service';
 import { decodeCursor, encodeCursor } from './storage/message-cursor';
 import { SyncRunRepository } from './sync/sync-run.repository';
 import { SyncTracker } from './sync/sync-tracker';
-import { SyncRunView } from './sync/sync.view';
+import { SyncRunView, syncRunRowToView } from './sync/sync.view';
 import { WhatsappStorageService } from './whatsapp-storage.service';
 
 /** What clients read back: stored chats, pages of messages, the latest sync run. */
@@ -42,27 +42,12 @@ export class WhatsappQueryService {
     };
   }
 
+  /** The latest row; when it is a run of this process, the run itself, fresher than its row. */
   async latestRun(sessionId: string): Promise<SyncRunView> {
     await this.sessions.assertKnown(sessionId);
     const row = await this.runs.latest(sessionId);
     if (!row) throw new NotFoundException(`No synchronization has run for session ${sessionId}`);
-    const active = this.tracker.get(sessionId);
-    // A row still `running` whose run ended here could not be updated (the database was down then).
-    const ended = row.status === 'running' && active?.syncId !== row.id ? this.tracker.lastEnded(sessionId) : undefined;
-    const outcome = ended?.syncId === row.id ? ended : undefined;
-    const progress = active?.syncId === row.id ? active.progress : (outcome?.progress ?? row);
-    const error = outcome ? outcome.error : row.error;
-    return {
-      syncId: row.id,
-      status: outcome?.status ?? row.status,
-      limitPerChat: row.limitPerChat,
-      nChats: progress.nChats,
-      currentChat: progress.currentChat,
-      messagesSynced: progress.messagesSynced,
-      chatsFailed: progress.chatsFailed,
-      startedAt: row.startedAt.toISOString(),
-      finishedAt: (outcome?.finishedAt ?? row.finishedAt)?.toISOString() ?? null,
-      ...(error ? { error } : {}),
-    };
+    const run = this.tracker.latest(sessionId);
+    return run?.syncId === row.id ? run.view() : syncRunRowToView(row);
   }
 }

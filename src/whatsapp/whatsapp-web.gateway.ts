@@ -1,4 +1,4 @@
-import { Inject, Logger } from '@nestjs/common';
+import { Inject, Logger, OnModuleDestroy } from '@nestjs/common';
 import {
   Ack,
   ConnectedSocket,
@@ -10,49 +10,41 @@ import {
 } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { SessionEntity } from '../database/entities/session.entity';
 import { apiKeyMatches } from '../common/api-key';
 import { errorText } from '../common/error-text';
-import { RoomBatcher, roomBatcherOf } from '../common/room-batcher';
 import { isValidSessionId } from './session/session-id';
-import {
-  MessagePayload,
-  QrPayload,
-  ServerToClientEvents,
-  SessionStatusPayload,
-  SyncChatsDonePayload,
-  SyncChatsFailedPayload,
-  SyncChatsPayload,
-} from './events';
-import { SessionRegistry } from './session/session-registry';
-import { SessionRepository } from './session/session.repository';
-import { SyncTracker } from './sync/sync-tracker';
+import { EventPublisher } from './event-publisher';
+import { PublishedEvent, ServerToClientEvents } from './events';
+import { SessionSnapshot, SessionSnapshotService } from './session/session-snapshot.service';
 
 export type JoinAck = { ok: true } | { ok: false; error: string };
 type AckFn = ((response: JoinAck) => void) | undefined;
 type SyncServer = Server<Record<string, never>, ServerToClientEvents>;
+type SyncSocket = Socket<Record<string, never>, ServerToClientEvents>;
 
 export const roomOf = (sessionId: string): string => `session:${sessionId}`;
 
+const BAD_PAYLOAD = 'payload must be {"sessionId": "<1-64 of A-Z a-z 0-9 _ ->"}';
+
 /**
- * The Socket.IO side of the service: authenticates sockets, manages session rooms, and sends typed
- * events to one session's room only. Services call the `emit*` methods; they never see socket.io.
+ * The Socket.IO side of the service: authenticates sockets, puts them in session rooms, and sends each
+ * published event to its session's room. It subscribes to the publisher; no service imports it.
  */
 @WebSocketGateway()
-export class WhatsappWebGateway implements OnGatewayInit {
+export class WhatsappWebGateway implements OnGatewayInit, OnModuleDestroy {
   private readonly logger = new Logger(WhatsappWebGateway.name);
   @WebSocketServer() private readonly server: SyncServer;
-  private rooms: RoomBatcher;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly registry: SessionRegistry,
-    private readonly tracker: SyncTracker,
-    private readonly sessions: SessionRepository,
+    private readonly publisher: EventPublisher,
+    private readonly snapshots: SessionSnapshotService,
   ) {}
 
   afterInit(server: SyncServer): void {
-    this.rooms = roomBatcherOf(server as Server);
+    // socket.io encodes a room event once and hands it to each socket of the room, in publish order.
+    this.unsubscribe = this.publisher.subscribe((published) => toRoom(server, published));
     const apiKey = this.config.apiKey;
     if (!apiKey) return;
     server.use((socket, next) => {
@@ -62,86 +54,57 @@ export class WhatsappWebGateway implements OnGatewayInit {
     });
   }
 
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
+
   @SubscribeMessage('join-session')
-  async joinSession(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown, @Ack() ack: AckFn): Promise<void> {
+  async joinSession(@ConnectedSocket() socket: SyncSocket, @MessageBody() body: unknown, @Ack() ack: AckFn): Promise<void> {
     const sessionId = sessionIdOf(body);
-    if (sessionId === undefined) return this.reply(socket, ack, { ok: false, error: 'payload must be {"sessionId": "<1-64 of A-Z a-z 0-9 _ ->"}' });
+    if (sessionId === undefined) return reply(ack, { ok: false, error: BAD_PAYLOAD });
     try {
-      // A session without a client in this process is known by its row, which also gives its status.
-      const stored = this.registry.get(sessionId) ? undefined : await this.sessions.find(sessionId);
-      if (stored === null) return this.reply(socket, ack, { ok: false, error: `session ${sessionId} was never started` });
-      // Events sent before the join stay with the sockets that were there; the replay covers them.
-      await this.rooms.join(socket, roomOf(sessionId));
-      this.reply(socket, ack, { ok: true });
-      this.replayState(socket, sessionId, stored);
+      const snapshot = await this.snapshots.prepare(sessionId);
+      if (snapshot === null) return reply(ack, { ok: false, error: `session ${sessionId} was never started` });
+      // Events published before the join stay with the sockets that were there; the replay covers
+      // them. From the join to the replay nothing awaits, so no event falls between the two.
+      const joining = socket.join(roomOf(sessionId));
+      if (joining instanceof Promise) await joining;
+      reply(ack, { ok: true });
+      replay(socket, sessionId, snapshot());
     } catch (error) {
-      this.logger.error(`session=${sessionId} join-session failed: ${errorText(error)}`);
-      this.reply(socket, ack, { ok: false, error: 'join failed, try again' });
+      this.logger.error(`join-session failed: ${errorText(error)}`, { sessionId });
+      reply(ack, { ok: false, error: 'join failed, try again' });
     }
   }
 
   @SubscribeMessage('leave-session')
-  async leaveSession(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown, @Ack() ack: AckFn): Promise<void> {
+  async leaveSession(@ConnectedSocket() socket: SyncSocket, @MessageBody() body: unknown, @Ack() ack: AckFn): Promise<void> {
     const sessionId = sessionIdOf(body);
-    if (sessionId === undefined) return this.reply(socket, ack, { ok: false, error: 'payload must be {"sessionId": "<1-64 of A-Z a-z 0-9 _ ->"}' });
-    // Events sent while the socket was in the room are still its own.
-    await this.rooms.leave(socket, roomOf(sessionId));
-    this.reply(socket, ack, { ok: true });
+    if (sessionId === undefined) return reply(ack, { ok: false, error: BAD_PAYLOAD });
+    // Events sent while the socket was in the room are already in its queue, ahead of the ack.
+    await socket.leave(roomOf(sessionId));
+    reply(ack, { ok: true });
   }
+}
 
-  emitSyncChats(sessionId: string, payload: SyncChatsPayload): void {
-    this.toRoom(sessionId, 'sync_chats', payload);
-  }
+function toRoom(server: SyncServer, { sessionId, event, payload }: PublishedEvent): void {
+  // The union's event and payload belong together; socket.io's overloads cannot see that.
+  (server.to(roomOf(sessionId)).emit as (event: string, payload: unknown) => boolean)(event, payload);
+}
 
-  /** A run's last event leaves at once, with what waited before it: it precedes the run's HTTP answer. */
-  emitSyncDone(sessionId: string, payload: SyncChatsDonePayload): void {
-    this.toRoom(sessionId, 'sync_chats_done', payload);
-    this.rooms.flush(roomOf(sessionId));
-  }
+/**
+ * An acknowledgement is queued on the socket after every room event sent to it before: a client's
+ * round trip is also a barrier for the events.
+ */
+function reply(ack: AckFn, response: JoinAck): void {
+  if (typeof ack === 'function') ack(response);
+}
 
-  emitSyncFailed(sessionId: string, payload: SyncChatsFailedPayload): void {
-    this.toRoom(sessionId, 'sync_chats_failed', payload);
-    this.rooms.flush(roomOf(sessionId));
-  }
-
-  emitSessionStatus(sessionId: string, payload: SessionStatusPayload): void {
-    this.toRoom(sessionId, 'session_status', payload);
-  }
-
-  emitQr(sessionId: string, payload: QrPayload): void {
-    this.toRoom(sessionId, 'qr', payload);
-  }
-
-  emitMessage(sessionId: string, payload: MessagePayload): void {
-    this.toRoom(sessionId, 'message', payload);
-  }
-
-  /** Every event to a session's room goes through the batcher, which keeps their order. */
-  private toRoom<E extends keyof ServerToClientEvents>(sessionId: string, event: E, payload: Parameters<ServerToClientEvents[E]>[0]): void {
-    this.rooms.emit(roomOf(sessionId), event, payload);
-  }
-
-  /**
-   * An acknowledgement follows every room event sent to the socket before it: what its rooms hold
-   * leaves first, so that a client's round trip is also a barrier for the events.
-   */
-  private reply(socket: Socket, ack: AckFn, response: JoinAck): void {
-    for (const room of socket.rooms) this.rooms.flush(room);
-    if (typeof ack === 'function') ack(response);
-  }
-
-  /** A late or reconnecting socket learns at once where the session and its sync stand. */
-  private replayState(socket: Socket, sessionId: string, stored: SessionEntity | undefined): void {
-    const live = this.registry.get(sessionId);
-    if (live) {
-      socket.emit('session_status', { sessionId, status: live.status, ...(live.error ? { error: live.error } : {}) });
-      if (live.status === 'qr') void live.qr?.then((qr) => socket.emit('qr', { sessionId, ...qr }));
-    } else if (stored) {
-      socket.emit('session_status', { sessionId, status: stored.status });
-    }
-    const latest = this.tracker.get(sessionId)?.latest;
-    if (latest) socket.emit('sync_chats', latest);
-  }
+/** A late or reconnecting socket learns at once where the session and its sync stand. */
+function replay(socket: SyncSocket, sessionId: string, snapshot: SessionSnapshot): void {
+  socket.emit('session_status', snapshot.status);
+  void snapshot.qr?.then((qr) => socket.emit('qr', { sessionId, ...qr }));
+  if (snapshot.latestSync) socket.emit('sync_chats', snapshot.latestSync);
 }
 
 function sessionIdOf(body: unknown): string | undefined {

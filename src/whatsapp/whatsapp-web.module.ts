@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { DatabaseModule } from '../database/database.module';
 import { ClientFactoryOverride, WhatsappClientModule } from './client/whatsapp-client.module';
+import { EventPublisher } from './event-publisher';
+import { SessionSnapshotService } from './session/session-snapshot.service';
 import { SessionRegistry } from './session/session-registry';
 import { SessionRepository } from './session/session.repository';
 import { SessionService } from './session/session.service';
@@ -18,7 +20,9 @@ import { WhatsappWebService } from './whatsapp-web.service';
   imports: [DatabaseModule],
   controllers: [WhatsappWebController],
   providers: [
+    EventPublisher,
     WhatsappWebGateway,
+    SessionSnapshotService,
     WhatsappWebService,
     WhatsappQueryService,
     WhatsappStorageService,

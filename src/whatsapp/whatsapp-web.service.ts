@@ -1,23 +1,24 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { setImmediate as nextMacrotask, setTimeout as delay } from 'node:timers/promises';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { errorText } from '../common/error-text';
+import { retryInBackground } from '../common/retry-in-background';
+import { Throttle } from '../common/throttle';
 import { WhatsappClient } from './client/whatsapp-client.port';
 import { WaChat, WaMessage } from './client/whatsapp.types';
-import { SyncChatsPayload } from './events';
+import { EventPublisher } from './event-publisher';
 import { ChatView } from './chats/chat.view';
-import { WhatsappQueryService } from './whatsapp-query.service';
-import { errorText } from '../common/error-text';
-import { lastById } from './storage/pg-safe';
 import { SessionService } from './session/session.service';
+import { isStorableChatId, lastById } from './storage/pg-safe';
 import { OrderedPrefetch } from './sync/ordered-prefetch';
 import { SyncResult } from './sync/sync.view';
 import { DEFAULT_LIMIT_PER_CHAT } from './sync/sync.dto';
 import { SessionNotReadyError, SyncInterruptedError, syncFailureToHttp, WhatsappCallError } from './sync/sync-errors';
-import { SyncRunProgress, SyncRunRepository } from './sync/sync-run.repository';
-import { ActiveSync, SyncTracker } from './sync/sync-tracker';
-import { isStorableChatId } from './storage/pg-safe';
+import { SyncRun } from './sync/sync-run';
+import { SyncRunRepository } from './sync/sync-run.repository';
+import { SyncTracker } from './sync/sync-tracker';
+import { WhatsappQueryService } from './whatsapp-query.service';
 import { PreparedMessages, unstorableChatIdText, WhatsappStorageService } from './whatsapp-storage.service';
-import { WhatsappWebGateway } from './whatsapp-web.gateway';
 
 /** The sync run row is brought up to date at most this often while a run goes. */
 const PROGRESS_WRITE_INTERVAL_MS = 1000;
@@ -33,7 +34,7 @@ type ChatOutcome = { prepared: PreparedMessages } | { fetchError: string };
 
 /** History synchronization: WhatsApp to PostgreSQL, with live progress for the session's room. */
 @Injectable()
-export class WhatsappWebService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger(WhatsappWebService.name);
   private shuttingDown = false;
 
@@ -43,7 +44,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, BeforeApplica
     private readonly storage: WhatsappStorageService,
     private readonly runs: SyncRunRepository,
     private readonly tracker: SyncTracker,
-    private readonly gateway: WhatsappWebGateway,
+    private readonly publisher: EventPublisher,
     private readonly query: WhatsappQueryService,
   ) {}
 
@@ -54,11 +55,15 @@ export class WhatsappWebService implements OnApplicationBootstrap, BeforeApplica
   }
 
   /**
-   * Running syncs stop at their next chat and record themselves `interrupted` while the database is
-   * still open; a bounded wait, so that a stuck run cannot hold the shutdown.
+   * The first shutdown hook, before the HTTP drain waits for requests in flight (a sync's among
+   * them): running syncs stop at their next chat instead of running on through the drain.
    */
-  async beforeApplicationShutdown(): Promise<void> {
+  onModuleDestroy(): void {
     this.shuttingDown = true;
+  }
+
+  /** Waits, bounded, for the running syncs to record that they were interrupted, while the database is open. */
+  async beforeApplicationShutdown(): Promise<void> {
     const running = this.tracker.allRunning();
     if (running.length === 0) return;
     this.logger.warn(`interrupting ${running.length} running sync(s) for the shutdown`);
@@ -72,6 +77,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, BeforeApplica
   async syncChatsWithProgress(sessionId: string, limitPerChat = DEFAULT_LIMIT_PER_CHAT): Promise<SyncResult> {
     const running = this.tracker.get(sessionId);
     if (running) return running.result;
+    if (this.shuttingDown) throw syncFailureToHttp(new SyncInterruptedError('the service is shutting down'), 'the service is shutting down');
     const client = this.sessions.readyClient(sessionId);
     if (!client) {
       // 404 or 409 naming the status; if it became ready meanwhile, decide again from the start.
@@ -80,7 +86,8 @@ export class WhatsappWebService implements OnApplicationBootstrap, BeforeApplica
     }
     // From the readiness check to the registration nothing awaits: a session deleted or stopped
     // before this line cannot get a run, and one deleted after it waits for the run to end.
-    return this.tracker.start(sessionId, (active) => this.run(sessionId, client, limitPerChat, active)).result;
+    const run = new SyncRun(sessionId, limitPerChat, this.publisher);
+    return this.tracker.start(run, () => this.execute(run, client));
   }
 
   /** Synchronizes, then returns the stored chats, newest first. */
@@ -89,78 +96,68 @@ export class WhatsappWebService implements OnApplicationBootstrap, BeforeApplica
     return this.query.storedChats(sessionId);
   }
 
-  private async run(sessionId: string, client: WhatsappClient, limitPerChat: number, active: ActiveSync): Promise<SyncResult> {
-    const startedAt = Date.now();
-    const run = await this.runs.create(sessionId, limitPerChat).catch((error: unknown) => {
-      this.logger.error(`session=${sessionId} sync not started, its run could not be recorded: ${errorText(error)}`);
+  /** A run from its row to its outcome; a failure as a whole becomes the HTTP error of its cause. */
+  private async execute(run: SyncRun, client: WhatsappClient): Promise<SyncResult> {
+    const { sessionId } = run;
+    const row = await this.runs.create(sessionId, run.limitPerChat).catch((error: unknown) => {
+      this.logger.error(`sync not started, its run could not be recorded: ${errorText(error)}`, { sessionId });
       throw syncFailureToHttp(error, `could not record the run: ${errorText(error)}`);
     });
-    active.syncId = run.id;
-    const progress = active.progress;
-    const emit = (payload: SyncChatsPayload): void => {
-      active.latest = payload;
-      this.gateway.emitSyncChats(sessionId, payload);
-    };
-    const checkpoint = new Checkpoint(() => this.runs.updateProgress(run.id, { ...progress }), PROGRESS_WRITE_INTERVAL_MS);
-    const logTicker = new Checkpoint(async () => this.logProgress(sessionId, progress), PROGRESS_LOG_INTERVAL_MS);
-    this.logger.log(`session=${sessionId} sync ${run.id} started (limitPerChat ${limitPerChat})`);
-
+    run.recorded(row);
+    const log = { sessionId, syncId: run.syncId };
+    this.logger.log(`sync started (limitPerChat ${run.limitPerChat})`, log);
     try {
-      const chats = lastById(await this.fetchChats(sessionId, client));
-      progress.nChats = chats.length;
-      emit({ sessionId, nChats: chats.length, currentChat: 0, messagesSynced: 0 });
-      // Chats ahead of the one being reported are fetched and prepared concurrently; writes go one
-      // chat at a time, in order, so that the run's writes end with it and an id two chats list is
-      // always kept by the same (the first) one.
-      const pipeline = new OrderedPrefetch(chats, this.config.syncFetchConcurrency, (chat: WaChat) =>
-        this.fetchAndPrepare(sessionId, client, chat, limitPerChat),
-      );
-
-      await this.storage.saveChats(sessionId, chats, async (index, total, chat) => {
-        const base = { sessionId, nChats: total, currentChat: index + 1, chatId: chat.id };
-        progress.currentChat = index + 1;
-        emit({ ...base, messagesSynced: 0 });
-        this.assertStillReady(sessionId);
-        const outcome = await pipeline.take(index);
-        // Deleted, stopped or shutting down while this chat was fetched: nothing more is written.
-        this.assertStillReady(sessionId);
-        if ('fetchError' in outcome) {
-          this.logger.warn(`session=${sessionId} chat ${chat.id} failed: ${outcome.fetchError}`);
-          progress.chatsFailed++;
-          emit({ ...base, messagesSynced: 0, error: outcome.fetchError });
-        } else {
-          const saved = await this.storage.writeMessages(outcome.prepared);
-          progress.messagesSynced += saved;
-          emit({ ...base, messagesSynced: saved });
-        }
-        await checkpoint.maybe();
-        await logTicker.maybe();
-      });
-
-      await this.runs.finish(run.id, 'done', progress, null);
-      this.tracker.recordEnd(sessionId, { syncId: run.id, status: 'done', error: null, finishedAt: new Date(), progress: { ...progress } });
-      const summary = {
-        syncId: run.id,
-        chatsProcessed: progress.nChats,
-        chatsFailed: progress.chatsFailed,
-        messagesSynced: progress.messagesSynced,
-        durationMs: Date.now() - startedAt,
-      };
-      this.gateway.emitSyncDone(sessionId, { sessionId, ...summary });
+      await this.syncChats(run, client);
+      await this.runs.finish(run.syncId, 'done', run.progress, null);
+      const result = run.done();
       this.logger.log(
-        `session=${sessionId} sync ${run.id} done: ${summary.chatsProcessed} chats (${summary.chatsFailed} failed), ` +
-          `${summary.messagesSynced} messages in ${summary.durationMs} ms`,
+        `sync done: ${result.chatsProcessed} chats (${result.chatsFailed} failed), ${result.messagesSynced} messages in ${result.durationMs} ms`,
+        log,
       );
-      return { success: true, message: 'Synchronization completed successfully', ...summary };
+      // One turn of the event loop: the sockets' writes of the last events complete and what waited
+      // behind them is written, so that `sync_chats_done` is on its way before the HTTP answer.
+      await nextMacrotask();
+      return result;
     } catch (error) {
       const message = errorText(error);
       const status = error instanceof SyncInterruptedError ? 'interrupted' : 'failed';
-      this.logger.error(`session=${sessionId} sync ${run.id} ${status} at chat ${progress.currentChat}/${progress.nChats}: ${message}`);
-      this.tracker.recordEnd(sessionId, { syncId: run.id, status, error: message, finishedAt: new Date(), progress: { ...progress } });
-      await this.recordOutcome(sessionId, run.id, status, progress, message);
-      this.gateway.emitSyncFailed(sessionId, { sessionId, syncId: run.id, error: message });
+      this.logger.error(`sync ${status} at chat ${run.progress.currentChat}/${run.progress.nChats}: ${message}`, log);
+      run.failed(status, message);
+      await this.recordOutcome(run);
+      run.announceFailure();
+      await nextMacrotask();
       throw syncFailureToHttp(error, message);
     }
+  }
+
+  /** Every chat, in order: its first event, its fetched messages stored, its second event. */
+  private async syncChats(run: SyncRun, client: WhatsappClient): Promise<void> {
+    const { sessionId } = run;
+    const progressWrite = new Throttle(PROGRESS_WRITE_INTERVAL_MS, () => this.runs.updateProgress(run.syncId, { ...run.progress }));
+    const progressLog = new Throttle(PROGRESS_LOG_INTERVAL_MS, () => this.logProgress(run));
+    const chats = lastById(await this.fetchChats(sessionId, client));
+    run.listed(chats.length);
+    // Chats ahead of the one being reported are fetched and prepared concurrently; writes go one
+    // chat at a time, in order, so that the run's writes end with it and an id two chats list is
+    // always kept by the same (the first) one.
+    const pipeline = new OrderedPrefetch(chats, this.config.syncFetchConcurrency, (chat: WaChat) =>
+      this.fetchAndPrepare(sessionId, client, chat, run.limitPerChat),
+    );
+    await this.storage.saveChats(sessionId, chats, async (index, _total, chat) => {
+      run.chatStarted(index, chat.id);
+      this.assertStillReady(sessionId);
+      const outcome = await pipeline.take(index);
+      // Deleted, stopped or shutting down while this chat was fetched: nothing more is written.
+      this.assertStillReady(sessionId);
+      if ('fetchError' in outcome) {
+        this.logger.warn(`chat ${chat.id} failed: ${outcome.fetchError}`, { sessionId, syncId: run.syncId });
+        run.chatFailed(chat.id, outcome.fetchError);
+      } else {
+        run.chatStored(chat.id, await this.storage.writeMessages(outcome.prepared));
+      }
+      await progressWrite.maybe();
+      await progressLog.maybe();
+    });
   }
 
   private async fetchChats(sessionId: string, client: WhatsappClient): Promise<WaChat[]> {
@@ -191,20 +188,19 @@ export class WhatsappWebService implements OnApplicationBootstrap, BeforeApplica
 
   /**
    * Writes how a failed run ended. If the database is what failed, the write is retried in the
-   * background until it is back; meanwhile `latest` answers from memory.
+   * background until it is back; meanwhile `latest` answers from the run in memory.
    */
-  private async recordOutcome(sessionId: string, syncId: string, status: 'failed' | 'interrupted', progress: SyncRunProgress, error: string): Promise<void> {
-    const snapshot = { ...progress };
-    const attempt = (n: number): Promise<void> =>
-      this.runs.finish(syncId, status, snapshot, error).catch((writeError: unknown) => {
-        if (n >= OUTCOME_RETRIES || this.shuttingDown) {
-          this.logger.error(`session=${sessionId} sync ${syncId} outcome not stored: ${errorText(writeError)}`);
-          return;
-        }
-        if (n === 0) this.logger.warn(`session=${sessionId} sync ${syncId} outcome not stored yet, retrying: ${errorText(writeError)}`);
-        setTimeout(() => void attempt(n + 1), Math.min(1000 * 2 ** n, OUTCOME_RETRY_MAX_DELAY_MS)).unref();
-      });
-    await attempt(0);
+  private recordOutcome(run: SyncRun): Promise<void> {
+    const { syncId, sessionId } = run;
+    const status = run.status === 'interrupted' ? 'interrupted' : 'failed';
+    const progress = { ...run.progress };
+    return retryInBackground(() => this.runs.finish(syncId, status, progress, run.error), {
+      retries: OUTCOME_RETRIES,
+      maxDelayMs: OUTCOME_RETRY_MAX_DELAY_MS,
+      stopped: () => this.shuttingDown,
+      onRetrying: (error) => this.logger.warn(`sync outcome not stored yet, retrying: ${errorText(error)}`, { sessionId, syncId }),
+      onGaveUp: (error) => this.logger.error(`sync outcome not stored: ${errorText(error)}`, { sessionId, syncId }),
+    });
   }
 
   private assertStillReady(sessionId: string): void {
@@ -213,24 +209,11 @@ export class WhatsappWebService implements OnApplicationBootstrap, BeforeApplica
     if (status !== 'ready') throw new SessionNotReadyError(`session ${sessionId} is no longer ready (status: ${status ?? 'deleted'})`);
   }
 
-  private logProgress(sessionId: string, progress: SyncRunProgress): void {
-    this.logger.log(
-      `session=${sessionId} sync progress: chat ${progress.currentChat}/${progress.nChats}, ${progress.messagesSynced} messages, ${progress.chatsFailed} failed`,
-    );
-  }
-}
-
-/** Runs `task` when at least `intervalMs` passed since it last ran. */
-class Checkpoint {
-  private last = Date.now();
-  constructor(
-    private readonly task: () => Promise<void>,
-    private readonly intervalMs: number,
-  ) {}
-
-  async maybe(): Promise<void> {
-    if (Date.now() - this.last < this.intervalMs) return;
-    this.last = Date.now();
-    await this.task();
+  private logProgress(run: SyncRun): void {
+    const { currentChat, nChats, messagesSynced, chatsFailed } = run.progress;
+    this.logger.log(`sync progress: chat ${currentChat}/${nChats}, ${messagesSynced} messages, ${chatsFailed} failed`, {
+      sessionId: run.sessionId,
+      syncId: run.syncId,
+    });
   }
 }

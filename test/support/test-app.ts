@@ -1,4 +1,5 @@
 import { INestApplication } from '@nestjs/common';
+import type { Server } from 'socket.io';
 import { io, Socket } from 'socket.io-client';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/app-config';
@@ -6,6 +7,7 @@ import { SimulatedAccount, SimulatedAccountSpec, accountFromSpec } from '../../s
 import { ClientFactoryBuilder } from '../../src/whatsapp/client/whatsapp-client.module';
 import { SimulatedTestClientFactory } from './client-factories';
 import { SqlStatementRecorder } from './sql-statement-recorder';
+import { WhatsappWebGateway } from '../../src/whatsapp/whatsapp-web.gateway';
 import { TestDatabase } from './test-database';
 import { waitFor } from './wait';
 
@@ -101,6 +103,11 @@ export class TestApp {
       const { body } = await this.request<{ status: string }>('GET', `/whatsapp-web/session/${sessionId}`);
       return body.status === 'ready';
     }, `session ${sessionId} ready`);
+  }
+
+  /** The app's Socket.IO server, to observe from inside what sockets are sent (tests only). */
+  io(): Server {
+    return (this.app.get(WhatsappWebGateway) as unknown as { server: Server }).server;
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@ import { WhatsappClient, WhatsappClientFactory, WhatsappClientListener } from '.
 import { SessionStatus, WaMessage } from '../client/whatsapp.types';
 import { toMessageView } from '../chats/chat.view';
 import { WhatsappStorageService } from '../whatsapp-storage.service';
-import { WhatsappWebGateway } from '../whatsapp-web.gateway';
+import { EventPublisher } from '../event-publisher';
 import { SyncTracker } from '../sync/sync-tracker';
 import { LiveSession, SessionRegistry } from './session-registry';
 import { SessionRepository } from './session.repository';
@@ -45,7 +45,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     private readonly registry: SessionRegistry,
     private readonly sessions: SessionRepository,
     private readonly storage: WhatsappStorageService,
-    private readonly gateway: WhatsappWebGateway,
+    private readonly publisher: EventPublisher,
     private readonly syncs: SyncTracker,
   ) {}
 
@@ -169,6 +169,9 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       await Promise.allSettled([...(this.liveWrites.get(sessionId) ?? [])]);
       await this.sessions.delete(sessionId);
       if (purge) await this.storage.purgeSession(sessionId);
+      this.syncs.forget(sessionId);
+      // A dashboard in the room stops showing the session as it was; a join from now on is refused.
+      this.publisher.publish(sessionId, 'session_status', { sessionId, status: 'stopped' });
       this.logger.log(`session=${sessionId} deleted${purge ? ' with its stored data' : ''}`);
       return { sessionId, deleted: true, purged: purge };
     } finally {
@@ -207,7 +210,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     entry.error = status === 'failed' || status === 'disconnected' ? detail : undefined;
     if (status !== 'qr') entry.qr = undefined;
     this.logger.log(`session=${sessionId} status ${status}${detail ? ` (${detail})` : ''}`);
-    this.gateway.emitSessionStatus(sessionId, { sessionId, status, ...(entry.error ? { error: entry.error } : {}) });
+    this.publisher.publish(sessionId, 'session_status', { sessionId, status, ...(entry.error ? { error: entry.error } : {}) });
     const me = status === 'ready' ? entry.client.getMe() : undefined;
     if (me !== undefined) entry.me = me;
     this.enqueueWrite(sessionId, () => this.sessions.save(sessionId, status, entry.error ?? null, me));
@@ -217,14 +220,14 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     const pending = toDataURL(qr, { type: 'image/png', margin: 1, width: 300 }).then((dataUrl) => ({ qr, dataUrl }));
     entry.qr = pending;
     pending.then(
-      (payload) => entry.qr === pending && this.gateway.emitQr(sessionId, { sessionId, ...payload }),
+      (payload) => entry.qr === pending && this.publisher.publish(sessionId, 'qr', { sessionId, ...payload }),
       (error: unknown) => this.logger.error(`session=${sessionId} QR image failed: ${errorText(error)}`),
     );
   }
 
   private storeLiveMessage(sessionId: string, message: WaMessage): void {
     const write = this.storage.saveLiveMessage(sessionId, message).then(
-      () => this.gateway.emitMessage(sessionId, { sessionId, message: toMessageView(message) }),
+      () => this.publisher.publish(sessionId, 'message', { sessionId, message: toMessageView(message) }),
       (error: unknown) => this.logger.error(`session=${sessionId} live message ${message.id} not stored: ${errorText(error)}`),
     );
     this.trackLiveWrite(sessionId, write);

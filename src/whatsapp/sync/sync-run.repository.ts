@@ -1,14 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
-import { SyncRunEntity, SyncRunStatus } from '../../database/entities/sync-run.entity';
+import { SyncRunEntity } from '../../database/entities/sync-run.entity';
+import { EndedStatus, SyncRunProgress } from './sync-run';
 
-export interface SyncRunProgress {
-  nChats: number;
-  currentChat: number;
-  messagesSynced: number;
-  chatsFailed: number;
-}
 
 /** Sync run rows: one per run, updated a few times a run, never once per message. */
 @Injectable()
@@ -36,7 +31,7 @@ export class SyncRunRepository {
     await this.rows.update({ id, status: 'running' }, progress);
   }
 
-  async finish(id: string, status: Exclude<SyncRunStatus, 'running'>, progress: SyncRunProgress, error: string | null): Promise<void> {
+  async finish(id: string, status: EndedStatus, progress: SyncRunProgress, error: string | null): Promise<void> {
     await this.rows.update({ id }, { ...progress, status, error, finishedAt: new Date() });
   }
 

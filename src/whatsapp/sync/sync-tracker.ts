@@ -1,69 +1,50 @@
 import { Injectable } from '@nestjs/common';
-import { SyncChatsPayload } from '../events';
 import { SyncResult } from './sync.view';
-import { SyncRunStatus } from '../../database/entities/sync-run.entity';
-import { SyncRunProgress } from './sync-run.repository';
+import { SyncRun } from './sync-run';
 
-export interface ActiveSync {
-  syncId: string | undefined;
+interface Running {
+  run: SyncRun;
   result: Promise<SyncResult>;
-  latest: SyncChatsPayload | undefined;
-  /** Totals so far, fresher than the run row, which is written once a second. */
-  progress: SyncRunProgress;
-}
-
-/** How a run of this process ended, kept in case its row could not be written (database down). */
-export interface EndedSync {
-  syncId: string;
-  status: Exclude<SyncRunStatus, 'running'>;
-  error: string | null;
-  finishedAt: Date;
-  progress: SyncRunProgress;
 }
 
 /**
- * The running sync of each session: at most one. A second trigger gets the running one's promise;
- * a socket that joins mid-run gets its latest `sync_chats`.
+ * The runs of this process: at most one running per session (a second trigger gets the running one's
+ * result), and each session's latest run, running or ended.
  */
 @Injectable()
 export class SyncTracker {
-  private readonly active = new Map<string, ActiveSync>();
-  private readonly ended = new Map<string, EndedSync>();
+  private readonly running = new Map<string, Running>();
+  private readonly latestRuns = new Map<string, SyncRun>();
 
-  get(sessionId: string): ActiveSync | undefined {
-    return this.active.get(sessionId);
+  /** The running run of the session and its result. */
+  get(sessionId: string): (Running & { latest: SyncRun['latest'] }) | undefined {
+    const running = this.running.get(sessionId);
+    return running && { ...running, latest: running.run.latest };
   }
 
-  /** The last run of the session that ended in this process. */
-  lastEnded(sessionId: string): EndedSync | undefined {
-    return this.ended.get(sessionId);
+  /** The session's latest run in this process, running or ended. */
+  latest(sessionId: string): SyncRun | undefined {
+    return this.latestRuns.get(sessionId);
   }
 
-  recordEnd(sessionId: string, ended: EndedSync): void {
-    this.ended.set(sessionId, ended);
-  }
-
-  /** Every running sync's result, to wait for at shutdown. */
+  /** Every running run's result, to wait for at shutdown. */
   allRunning(): Array<Promise<SyncResult>> {
-    return [...this.active.values()].map((active) => active.result);
+    return [...this.running.values()].map((running) => running.result);
   }
 
   /** Registers and starts `work` synchronously, so two triggers in one tick cannot both start. */
-  start(sessionId: string, work: (active: ActiveSync) => Promise<SyncResult>): ActiveSync {
-    const active: ActiveSync = {
-      syncId: undefined,
-      latest: undefined,
-      progress: { nChats: 0, currentChat: 0, messagesSynced: 0, chatsFailed: 0 },
-      result: Promise.resolve(undefined as never),
-    };
-    this.active.set(sessionId, active);
-    active.result = work(active).finally(() => {
-      if (this.active.get(sessionId) === active) this.active.delete(sessionId);
+  start(run: SyncRun, work: (run: SyncRun) => Promise<SyncResult>): Promise<SyncResult> {
+    const entry: Running = { run, result: Promise.resolve(undefined as never) };
+    this.running.set(run.sessionId, entry);
+    this.latestRuns.set(run.sessionId, run);
+    entry.result = work(run).finally(() => {
+      if (this.running.get(run.sessionId) === entry) this.running.delete(run.sessionId);
     });
-    return active;
+    return entry.result;
   }
 
-  runningCount(): number {
-    return this.active.size;
+  /** A deleted session's runs are forgotten with it. */
+  forget(sessionId: string): void {
+    if (!this.running.has(sessionId)) this.latestRuns.delete(sessionId);
   }
 }

@@ -1,4 +1,4 @@
-import { SyncRunStatus } from '../../database/entities/sync-run.entity';
+import { SyncRunEntity, SyncRunStatus } from '../../database/entities/sync-run.entity';
 
 /** The answer of `POST /session/:id/sync-chats`. */
 export interface SyncResult {
@@ -11,7 +11,7 @@ export interface SyncResult {
   durationMs: number;
 }
 
-/** A run as `GET /session/:id/sync-chats/latest` shows it. */
+/** `GET /session/:id/sync-chats/latest`: a run as clients read it back. */
 export interface SyncRunView {
   syncId: string;
   status: SyncRunStatus;
@@ -23,4 +23,20 @@ export interface SyncRunView {
   startedAt: string;
   finishedAt: string | null;
   error?: string;
+}
+
+/** A run's row as clients read it back (a run of this process reads from its `SyncRun`, fresher). */
+export function syncRunRowToView(row: SyncRunEntity): SyncRunView {
+  return {
+    syncId: row.id,
+    status: row.status,
+    limitPerChat: row.limitPerChat,
+    nChats: row.nChats,
+    currentChat: row.currentChat,
+    messagesSynced: row.messagesSynced,
+    chatsFailed: row.chatsFailed,
+    startedAt: row.startedAt.toISOString(),
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+    ...(row.error ? { error: row.error } : {}),
+  };
 }
