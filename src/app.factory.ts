@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ConsoleLogger, INestApplication, LogLevel, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AppModule } from './app.module';
+import { AppModule, AppModuleOptions } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { AppLogger } from './common/app-logger';
 import { answerClientErrorsAsJson } from './common/client-errors';
@@ -14,21 +14,19 @@ import { SocketIoAdapter } from './common/socket-io.adapter';
 import { createValidationPipe } from './common/validation.pipe';
 import { setupOpenApi } from './common/openapi';
 import { AppConfig, LOG_LEVELS } from './config/app-config';
-import { WhatsappClientFactory } from './whatsapp/client/whatsapp-client.port';
 
 /** `public/` beside `src/` and `dist/`. */
 const PUBLIC_DIR = join(__dirname, '..', 'public');
 
-export interface CreateAppOptions {
-  /** Replaces the provider chosen by `WA_PROVIDER` (tests, benchmarks). */
-  clientFactory?: WhatsappClientFactory;
+/** Test doubles (a client factory, a TypeORM logger) and a silent app, for tests and benchmarks. */
+export interface CreateAppOptions extends AppModuleOptions {
   logger?: false;
 }
 
 /** Builds the application exactly as `main.ts` runs it; tests and benchmarks use the same path. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<INestApplication> {
   // Case-sensitive routes, and a JSON 400 for a request without Host (see AppExpressAdapter).
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options.clientFactory), new AppExpressAdapter(), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), new AppExpressAdapter(), {
     logger: options.logger === false ? false : createLogger(config),
     // Connections still open after the drain (see HttpDrain) are closed, so shutdown is bounded.
     forceCloseConnections: true,

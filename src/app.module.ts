@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import type { Logger as TypeOrmLogger } from 'typeorm';
 import { ApiKeyGuard } from './common/api-key.guard';
 import { HttpDrain } from './common/http-drain';
 import { RestThrottlerGuard, rateLimitModule } from './common/rate-limit';
@@ -7,16 +8,23 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
-import { WhatsappClientFactory } from './whatsapp/client/whatsapp-client.port';
+import { ClientFactoryOverride } from './whatsapp/client/whatsapp-client.module';
 import { WhatsappWebModule } from './whatsapp/whatsapp-web.module';
+
+/** What tests and benchmarks may put in place of the app's own parts. */
+export interface AppModuleOptions {
+  /** Replaces the provider chosen by `WA_PROVIDER`: a factory, or how to build one. */
+  clientFactory?: ClientFactoryOverride;
+  /** Replaces the app's TypeORM logger (tests record the SQL statements with one). */
+  typeormLogger?: TypeOrmLogger;
+}
 
 @Module({})
 export class AppModule {
-  /** `clientFactory` replaces the provider chosen by `WA_PROVIDER` (tests, benchmarks). */
-  static forRoot(config: AppConfig, clientFactory?: WhatsappClientFactory): DynamicModule {
+  static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), rateLimitModule(), DatabaseModule, HealthModule, WhatsappWebModule.forRoot(clientFactory)],
+      imports: [ConfigModule.forRoot(config), rateLimitModule(), DatabaseModule.forRoot(options.typeormLogger), HealthModule, WhatsappWebModule.forRoot(options.clientFactory)],
       // In this order: requests over the limit are refused before their key is even compared.
       providers: [
         { provide: APP_GUARD, useClass: RestThrottlerGuard },

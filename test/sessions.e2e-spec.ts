@@ -1,5 +1,5 @@
 import { io, Socket } from 'socket.io-client';
-import type { MessageView } from '../src/whatsapp/events';
+import type { MessageView } from '../src/whatsapp/chats/chat.view';
 import { WaMessage } from '../src/whatsapp/client/whatsapp.types';
 import { SimulatedAccountSpec, accountFromSpec } from '../src/whatsapp/client/simulated/simulated-account';
 import { SimulatedWhatsappClient } from '../src/whatsapp/client/simulated/simulated-whatsapp.client';

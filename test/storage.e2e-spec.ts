@@ -1,9 +1,15 @@
 import { DataSource, Logger } from 'typeorm';
+import { ChatEntity } from '../src/database/entities/chat.entity';
+import { MessageEntity } from '../src/database/entities/message.entity';
+import { SyncRunEntity } from '../src/database/entities/sync-run.entity';
 import { typeOrmOptions } from '../src/database/typeorm-options';
 import { WaChat, WaMessage } from '../src/whatsapp/client/whatsapp.types';
+import { ChatRepository } from '../src/whatsapp/storage/chat.repository';
+import { MessageRepository } from '../src/whatsapp/storage/message.repository';
 import { decodeCursor, encodeCursor, MessageCursor } from '../src/whatsapp/storage/message-cursor';
 import { UPSERT_CHATS_SQL, UPSERT_MESSAGES_SQL } from '../src/whatsapp/storage/upsert-sql';
 import { CHAT_BATCH_SIZE, MESSAGE_BATCH_SIZE, WhatsappStorageService } from '../src/whatsapp/whatsapp-storage.service';
+import { SyncRunRepository } from '../src/whatsapp/sync/sync-run.repository';
 import { TestDatabase } from './support/test-database';
 
 /** A TypeORM logger that records every statement TypeORM sends. */
@@ -104,7 +110,12 @@ describe('WhatsappStorageService on PostgreSQL', () => {
     db = await TestDatabase.create();
     dataSource = new DataSource({ ...typeOrmOptions(db.url, 2, logger), migrationsRun: false });
     await dataSource.initialize();
-    storage = new WhatsappStorageService(dataSource);
+    storage = new WhatsappStorageService(
+      dataSource,
+      new ChatRepository(dataSource.getRepository(ChatEntity)),
+      new MessageRepository(dataSource.getRepository(MessageEntity)),
+      new SyncRunRepository(dataSource.getRepository(SyncRunEntity)),
+    );
   });
 
   afterAll(async () => {

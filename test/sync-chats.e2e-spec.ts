@@ -1,4 +1,3 @@
-import { SqlStatementCounter } from '../src/database/sql-statement-counter';
 import { WhatsappWebService } from '../src/whatsapp/whatsapp-web.service';
 import { accountFromSpec } from '../src/whatsapp/client/simulated/simulated-account';
 import { chat, messagesFor, seedAccount } from './support/accounts';
@@ -257,12 +256,10 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
   it('writes 1,000 messages in a bounded number of SQL statements: one per chat, whatever its size', async () => {
     t.whatsapp.account = accountFromSpec({ scanAfterMs: 0, fetchLatencyMs: 0, chats: Array.from({ length: 10 }, (_, i) => chat(`bulk${i}@c.us`, 100)) });
     await t.readySession('bulk');
-    const counter = t.app.get(SqlStatementCounter);
-    counter.startRecording();
+    t.sql.startRecording();
 
     const answer = await t.request('POST', '/whatsapp-web/session/bulk/sync-chats');
-    const statements = counter.recorded!;
-    counter.recorded = undefined;
+    const statements = t.sql.stopRecording();
 
     expect(answer.body).toMatchObject({ ...OK, chatsProcessed: 10, messagesSynced: 1000 });
     expect(statements.filter((sql) => sql.includes('INSERT INTO messages'))).toHaveLength(10);

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { typeOrmOptions } from '../src/database/typeorm-options';
+import { AuthSessionRepository } from '../src/whatsapp/client/wwebjs/auth-session.repository';
 import { PostgresAuthStore } from '../src/whatsapp/client/wwebjs/postgres-auth.store';
-import { WwebjsWhatsappClientFactory } from '../src/whatsapp/client/wwebjs/wwebjs-whatsapp.factory';
-import { WhatsappClientFactory } from '../src/whatsapp/client/whatsapp-client.port';
 import { FAKE_WEB_VERSION, FakeAccount, FakePageGlobal, writeFakePage } from './fixtures/fake-whatsapp-web/fake-page';
 import { seedAccount } from './support/accounts';
+import { WwebjsTestClientFactory } from './support/client-factories';
 import { chromiumProcesses } from './support/processes';
 import { EventLog, TestApp, emitWithAck } from './support/test-app';
 import { TestDatabase } from './support/test-database';
@@ -36,7 +36,7 @@ describe('PostgresAuthStore on the real database', () => {
   });
 
   it('saves, finds, extracts and deletes a zip of a few MB byte for byte', async () => {
-    const store = new PostgresAuthStore(dataSource, dir);
+    const store = new PostgresAuthStore(new AuthSessionRepository(dataSource), dir);
     const zip = randomBytes(4 * 1024 * 1024);
     writeFileSync(join(dir, 'RemoteAuth-big.zip'), zip);
 
@@ -72,19 +72,22 @@ describe('logins survive a restart of the service', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
+  /** The service with WA_PROVIDER=wwebjs, its clients built as production builds them, with the login store it configures. */
   async function startService(dataDir: string, env: Record<string, string> = {}) {
+    let factory: WwebjsTestClientFactory | undefined;
     const app = await TestApp.start({
       account: seedAccount(),
       database: db,
       env: { WA_PROVIDER: 'wwebjs', WWEBJS_WEB_VERSION: FAKE_WEB_VERSION, WWEBJS_WEB_CACHE: `local:${web}`, WWEBJS_DATA_DIR: dataDir, ...env },
+      clientFactory: (config, authStore) => (factory = new WwebjsTestClientFactory(config.wwebjs, authStore)),
     });
-    return { app, factory: () => app.app.get(WhatsappClientFactory) as WwebjsWhatsappClientFactory };
+    return { app, factory: () => factory! };
   }
 
-  async function loginWithScan(app: TestApp, factory: WwebjsWhatsappClientFactory, sessionId: string): Promise<void> {
+  async function loginWithScan(app: TestApp, factory: WwebjsTestClientFactory, sessionId: string): Promise<void> {
     await app.request('POST', `/whatsapp-web/session/${sessionId}/start`);
     await waitFor(async () => (await app.request<{ status: string }>('GET', `/whatsapp-web/session/${sessionId}`)).body.status === 'qr', 'qr', 20_000);
-    await factory.clientOf(sessionId)!.libraryClient!.pupPage!.evaluate(() => (globalThis as unknown as FakePageGlobal).__fakeWa.scan());
+    await factory.libraryClientOf(sessionId)!.pupPage!.evaluate(() => (globalThis as unknown as FakePageGlobal).__fakeWa.scan());
     await waitFor(async () => (await app.request<{ status: string }>('GET', `/whatsapp-web/session/${sessionId}`)).body.status === 'ready', 'ready', 20_000);
   }
 
@@ -119,7 +122,7 @@ describe('logins survive a restart of the service', () => {
     const first = await startService(join(root, 'instance-a'), { WA_AUTH_STORE: 'postgres' });
     try {
       await loginWithScan(first.app, first.factory(), 'shared');
-      const library = first.factory().clientOf('shared')!.libraryClient as unknown as { authStrategy: { storeRemoteSession(): Promise<void> } };
+      const library = first.factory().libraryClientOf('shared') as unknown as { authStrategy: { storeRemoteSession(): Promise<void> } };
       // RemoteAuth backs up 60 s after ready, once Chromium has written the profile to disk. The test
       // closes the browser (which writes it) and asks for that backup now.
       expect((await first.app.request('POST', '/whatsapp-web/session/shared/stop')).status).toBe(200);

@@ -1,9 +1,9 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WwebjsWhatsappClientFactory } from '../src/whatsapp/client/wwebjs/wwebjs-whatsapp.factory';
 import { FAKE_WEB_VERSION, FakeAccount, FakeWaApi, FakePageGlobal, writeFakePage } from './fixtures/fake-whatsapp-web/fake-page';
 import { seedAccount } from './support/accounts';
+import { WwebjsTestClientFactory } from './support/client-factories';
 import { chromiumProcesses } from './support/processes';
 import { EventLog, TestApp, emitWithAck } from './support/test-app';
 import { waitFor } from './support/wait';
@@ -60,7 +60,7 @@ const account: FakeAccount = {
 describe('whatsapp-web.js provider, end to end', () => {
   const root = mkdtempSync(join(tmpdir(), 'wa-wwebjs-e2e-'));
   const dataDir = join(root, 'logins');
-  let factory: WwebjsWhatsappClientFactory;
+  let factory: WwebjsTestClientFactory;
   let t: TestApp;
 
   beforeAll(async () => {
@@ -73,7 +73,7 @@ describe('whatsapp-web.js provider, end to end', () => {
         WWEBJS_DATA_DIR: dataDir,
         WWEBJS_CALL_TIMEOUT_MS: String(CALL_TIMEOUT_MS),
       },
-      clientFactory: (config) => (factory = new WwebjsWhatsappClientFactory(config.wwebjs, undefined)),
+      clientFactory: (config) => (factory = new WwebjsTestClientFactory(config.wwebjs, undefined)),
     });
   });
   afterAll(async () => {
@@ -84,7 +84,7 @@ describe('whatsapp-web.js provider, end to end', () => {
 
   /** Runs `action` on `window.__fakeWa` in the session's page. */
   async function page<R>(sessionId: string, action: (api: FakeWaApi) => R): Promise<Awaited<R>> {
-    const pupPage = factory.clientOf(sessionId)?.libraryClient?.pupPage;
+    const pupPage = factory.libraryClientOf(sessionId)?.pupPage;
     if (!pupPage) throw new Error(`no page for ${sessionId}`);
     return pupPage.evaluate((run) => {
       const api = (globalThis as unknown as FakePageGlobal).__fakeWa;

@@ -1,32 +1,34 @@
-import { Global, Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Logger as TypeOrmLogger } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ENTITIES } from './entities';
 import { typeOrmOptions } from './typeorm-options';
-import { SqlStatementCounter } from './sql-statement-counter';
+import { NestTypeOrmLogger } from './typeorm-logger';
 
-/** One counter for the whole app, shared by TypeORM and whoever reads it. */
-@Global()
-@Module({ providers: [SqlStatementCounter], exports: [SqlStatementCounter] })
-export class SqlStatementCounterModule {}
-
-/**
- * TypeORM on `DATABASE_URL`. By the time this module is built, `main.ts` has filled that in with the
- * embedded server's URL when none was configured.
- */
+/** The entities' repositories, for the modules that read and write them. */
 @Module({
-  imports: [
-    SqlStatementCounterModule,
-    TypeOrmModule.forRootAsync({
-      imports: [SqlStatementCounterModule],
-      inject: [APP_CONFIG, SqlStatementCounter],
-      useFactory: (config: AppConfig, counter: SqlStatementCounter) => {
-        if (!config.databaseUrl) throw new Error('DATABASE_URL is not resolved: start the app through bootstrap()');
-        return typeOrmOptions(config.databaseUrl, config.dbPoolSize, counter);
-      },
-    }),
-    TypeOrmModule.forFeature(ENTITIES),
-  ],
-  exports: [TypeOrmModule, SqlStatementCounterModule],
+  imports: [TypeOrmModule.forFeature(ENTITIES)],
+  exports: [TypeOrmModule],
 })
-export class DatabaseModule {}
+export class DatabaseModule {
+  /**
+   * The connection, once, in AppModule: TypeORM on `DATABASE_URL`. By the time this module is built,
+   * `main.ts` has filled that in with the embedded server's URL when none was configured. `logger`
+   * replaces the app's TypeORM logger (`NestTypeOrmLogger`).
+   */
+  static forRoot(logger: TypeOrmLogger = new NestTypeOrmLogger()): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          inject: [APP_CONFIG],
+          useFactory: (config: AppConfig) => {
+            if (!config.databaseUrl) throw new Error('DATABASE_URL is not resolved: start the app through bootstrap()');
+            return typeOrmOptions(config.databaseUrl, config.dbPoolSize, logger);
+          },
+        }),
+      ],
+    };
+  }
+}

@@ -1,4 +1,5 @@
-import { SessionStatus, WaMessage } from './client/whatsapp.types';
+import { MessageView } from './chats/chat.view';
+import { SessionStatus } from './client/whatsapp.types';
 
 /** `sync_chats`: progress of a run (CONTRACT.md gives the exact order). */
 export interface SyncChatsPayload {
@@ -38,9 +39,6 @@ export interface QrPayload {
   qr: string;
   dataUrl: string;
 }
-
-/** A stored message as clients see it (REST and the `message` event): the typed fields, no raw. */
-export type MessageView = Omit<WaMessage, 'raw'>;
 
 export interface MessagePayload {
   sessionId: string;

@@ -1,17 +1,11 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
-import { MessageView } from './events';
-import { ChatView, messageRowToView, toChatView } from './mappers';
+import { ChatView, MessagePage, messageRowToView, toChatView } from './chats/chat.view';
 import { SessionService } from './session/session.service';
 import { decodeCursor, encodeCursor } from './storage/message-cursor';
-import { SyncRunView, syncRunRowToView } from './sync/sync-run';
 import { SyncRunRepository } from './sync/sync-run.repository';
 import { SyncTracker } from './sync/sync-tracker';
+import { SyncRunView, syncRunRowToView } from './sync/sync.view';
 import { WhatsappStorageService } from './whatsapp-storage.service';
-
-export interface MessagePage {
-  messages: MessageView[];
-  nextCursor: string | null;
-}
 
 /** What clients read back: stored chats, pages of messages, the latest sync run. */
 @Injectable()

@@ -1,14 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { ChatEntity } from '../database/entities/chat.entity';
 import { MessageEntity } from '../database/entities/message.entity';
-import { SyncRunEntity } from '../database/entities/sync-run.entity';
 import { WaChat, WaMessage } from './client/whatsapp.types';
+import { ChatRepository, toChatRow } from './storage/chat.repository';
+import { MessageRepository, toMessageRow } from './storage/message.repository';
 import { MessageCursor } from './storage/message-cursor';
 import { jsonBatches } from './storage/json-batches';
 import { isStorableChatId, lastById, MAX_CHAT_ID_BYTES, pgSafeInt, pgSafeJson, pgSafeText, pgSafeTimestamp } from './storage/pg-safe';
-import { INSERT_CHAT_STUB_SQL, UPSERT_CHATS_SQL, UPSERT_MESSAGES_SQL } from './storage/upsert-sql';
+import { SyncRunRepository } from './sync/sync-run.repository';
 
 /** Called after each chat is committed; `currentIndex` is the chat's 0-based position in `chats`. */
 export type ChatsProgress = (currentIndex: number, total: number, chat: WaChat) => void | Promise<void>;
@@ -27,10 +28,19 @@ export interface PreparedMessages {
 export const CHAT_BATCH_SIZE = 500;
 export const MESSAGE_BATCH_SIZE = 2000;
 
-/** The only place that reads and writes chats and messages. */
+/**
+ * The one way in to stored chats and messages: what a row may hold, batches, and which writes share
+ * a transaction. The SQL is the repositories' (storage/chat.repository.ts, message.repository.ts).
+ */
 @Injectable()
 export class WhatsappStorageService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    /** For transactions only: the statements are the repositories'. */
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly chatRows: ChatRepository,
+    private readonly messageRows: MessageRepository,
+    private readonly runRows: SyncRunRepository,
+  ) {}
 
   /**
    * Upserts every chat in multi-row batches, then awaits `onProgress` for each chat in order: that is
@@ -39,7 +49,7 @@ export class WhatsappStorageService {
   async saveChats(sessionId: string, chats: readonly WaChat[], onProgress?: ChatsProgress): Promise<void> {
     // A chat listed twice is one chat: stored once, reported once (the last listing wins, as in one upsert).
     const unique = lastById(chats);
-    await this.upsertChats(this.dataSource.manager, sessionId, unique);
+    await this.upsertChats(sessionId, unique);
     if (!onProgress) return;
     for (let index = 0; index < unique.length; index++) await onProgress(index, unique.length, unique[index]);
   }
@@ -69,10 +79,10 @@ export class WhatsappStorageService {
     const { sessionId, chatId, batches } = prepared;
     if (batches.length === 0) return 0;
     // One statement is atomic on its own: no BEGIN/COMMIT round trips for the common case.
-    if (batches.length === 1) return this.upsertMessages(this.dataSource.manager, sessionId, chatId, batches[0]);
+    if (batches.length === 1) return this.messageRows.upsert(sessionId, chatId, batches[0]);
     return this.dataSource.transaction(async (manager) => {
       let held = 0;
-      for (const batch of batches) held += await this.upsertMessages(manager, sessionId, chatId, batch);
+      for (const batch of batches) held += await this.messageRows.upsert(sessionId, chatId, batch, manager);
       return held;
     });
   }
@@ -81,102 +91,46 @@ export class WhatsappStorageService {
   async saveLiveMessage(sessionId: string, message: WaMessage): Promise<void> {
     if (!isStorableChatId(message.chatId)) throw new Error(unstorableChatIdText(message.chatId));
     await this.dataSource.transaction(async (manager) => {
-      await manager.query(INSERT_CHAT_STUB_SQL, [
-        sessionId,
-        pgSafeText(message.chatId),
-        message.chatId.endsWith('@g.us'),
-        pgSafeTimestamp(message.timestamp),
-      ]);
-      await this.upsertMessages(manager, sessionId, pgSafeText(message.chatId), pgSafeJson([toMessageRow(message)]));
+      await this.chatRows.insertStub(sessionId, pgSafeText(message.chatId), message.chatId.endsWith('@g.us'), pgSafeTimestamp(message.timestamp), manager);
+      await this.messageRows.upsert(sessionId, pgSafeText(message.chatId), pgSafeJson([toMessageRow(message)]), manager);
     });
   }
 
   async updateMessageAck(sessionId: string, messageId: string, ack: number): Promise<void> {
-    await this.dataSource
-      .createQueryBuilder()
-      .update(MessageEntity)
-      .set({ ack: pgSafeInt(ack), updatedAt: () => 'now()' })
-      .where('session_id = :sessionId AND wa_id = :messageId AND ack <> :ack', { sessionId, messageId, ack: pgSafeInt(ack) })
-      .execute();
+    await this.messageRows.updateAck(sessionId, messageId, pgSafeInt(ack));
   }
 
   /** Stored chats, newest activity first. */
   listChats(sessionId: string): Promise<ChatEntity[]> {
-    return this.dataSource.getRepository(ChatEntity).find({
-      where: { sessionId },
-      order: { timestamp: { direction: 'DESC', nulls: 'LAST' }, waId: 'ASC' },
-    });
+    return this.chatRows.list(sessionId);
   }
 
-  async chatExists(sessionId: string, chatId: string): Promise<boolean> {
-    return this.dataSource.getRepository(ChatEntity).exists({ where: { sessionId, waId: chatId } });
+  chatExists(sessionId: string, chatId: string): Promise<boolean> {
+    return this.chatRows.exists(sessionId, chatId);
   }
 
   /** One page of a chat's messages, newest first, strictly older than `before`. */
   listMessages(sessionId: string, chatId: string, limit: number, before: MessageCursor | null): Promise<MessageEntity[]> {
-    const query = this.dataSource
-      .getRepository(MessageEntity)
-      .createQueryBuilder('m')
-      .where('m.session_id = :sessionId AND m.chat_id = :chatId', { sessionId, chatId })
-      .orderBy('m.timestamp', 'DESC')
-      .addOrderBy('m.id', 'DESC')
-      .limit(limit);
-    if (before) query.andWhere('(m.timestamp, m.id) < (:ts, :id)', { ts: before.timestamp, id: before.id });
-    return query.getMany();
+    return this.messageRows.page(sessionId, chatId, limit, before);
   }
 
   /** Removes everything stored for a session (`DELETE ...?purge=true`). */
   async purgeSession(sessionId: string): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      await manager.delete(MessageEntity, { sessionId });
-      await manager.delete(ChatEntity, { sessionId });
-      await manager.delete(SyncRunEntity, { sessionId });
+      await this.messageRows.deleteSession(sessionId, manager);
+      await this.chatRows.deleteSession(sessionId, manager);
+      await this.runRows.deleteSession(sessionId, manager);
     });
   }
 
   /** Chats whose id cannot be stored are left out; the sync reports each of them as a failed chat. */
-  private async upsertChats(manager: EntityManager, sessionId: string, chats: readonly WaChat[]): Promise<void> {
+  private async upsertChats(sessionId: string, chats: readonly WaChat[]): Promise<void> {
     const rows = lastById(chats.filter((c) => isStorableChatId(c.id)));
-    for (const batch of jsonBatches(rows, toChatRow, CHAT_BATCH_SIZE)) await manager.query(UPSERT_CHATS_SQL, [sessionId, batch]);
-  }
-
-  /** One upsert statement; answers how many of its rows the chat holds (see UPSERT_MESSAGES_SQL). */
-  private async upsertMessages(manager: EntityManager, sessionId: string, chatId: string, rowsJson: string): Promise<number> {
-    const [{ held }] = (await manager.query(UPSERT_MESSAGES_SQL, [sessionId, chatId, rowsJson])) as [{ held: number }];
-    return held;
+    for (const batch of jsonBatches(rows, toChatRow, CHAT_BATCH_SIZE)) await this.chatRows.upsert(sessionId, batch);
   }
 }
 
 /** Why a chat, or a live message of it, is not stored. */
 export function unstorableChatIdText(chatId: string): string {
   return `chat id is empty or longer than ${MAX_CHAT_ID_BYTES} bytes (${Buffer.byteLength(pgSafeText(chatId), 'utf8')}); not stored`;
-}
-
-/** A chat as a row of UPSERT_CHATS_SQL's JSON parameter. */
-function toChatRow(c: WaChat) {
-  return {
-    i: c.id,
-    n: c.name,
-    g: c.isGroup,
-    u: pgSafeInt(c.unreadCount, 0),
-    ts: pgSafeTimestamp(c.timestamp),
-    a: c.archived,
-    p: c.pinned,
-    r: c.raw,
-  };
-}
-
-/** A message as a row of UPSERT_MESSAGES_SQL's JSON parameter. */
-function toMessageRow(m: WaMessage) {
-  return {
-    i: m.id,
-    f: m.fromMe,
-    a: m.author,
-    b: m.body,
-    t: m.type,
-    ts: pgSafeTimestamp(m.timestamp) ?? 0,
-    m: m.hasMedia,
-    k: pgSafeInt(m.ack),
-    r: m.raw,
-  };
 }

@@ -1,13 +1,14 @@
 import { Controller, Delete, Get, Head, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { ChatParams, ChatsQuery, DeleteQuery, MessagesQuery, SessionParams, SyncQuery } from './dto/requests.dto';
-import { ChatDto, DeletedDto, ErrorDto, MessagePageDto, QrDto, SessionDto, SyncResultDto, SyncRunDto } from './dto/responses.dto';
-import { ChatView } from './mappers';
+import { ErrorDto } from '../common/error.dto';
+import { ChatDto, ChatParams, ChatsQuery, DEFAULT_MESSAGE_PAGE_LIMIT, MessagePageDto, MessagesQuery } from './chats/chat.dto';
+import { ChatView, MessagePage } from './chats/chat.view';
+import { DeletedDto, DeleteQuery, QrDto, SessionDto, SessionParams } from './session/session.dto';
 import { SessionService, SessionView } from './session/session.service';
-import { SyncResult } from './sync/sync-result';
-import { SyncRunView } from './sync/sync-run';
-import { MessagePage, WhatsappQueryService } from './whatsapp-query.service';
-import { DEFAULT_LIMIT_PER_CHAT, WhatsappWebService } from './whatsapp-web.service';
+import { DEFAULT_LIMIT_PER_CHAT, SyncQuery, SyncResultDto, SyncRunDto } from './sync/sync.dto';
+import { SyncResult, SyncRunView } from './sync/sync.view';
+import { WhatsappQueryService } from './whatsapp-query.service';
+import { WhatsappWebService } from './whatsapp-web.service';
 
 const BAD_INPUT = { status: 400, type: ErrorDto, description: 'Invalid id or query parameter' };
 const UNKNOWN = { status: 404, type: ErrorDto, description: 'Unknown session' };
@@ -130,6 +131,6 @@ export class WhatsappWebController {
   @ApiResponse(BAD_INPUT)
   @ApiResponse({ status: 404, type: ErrorDto, description: 'Unknown session or chat' })
   messages(@Param() { id, chatId }: ChatParams, @Query() { limit, before }: MessagesQuery): Promise<MessagePage> {
-    return this.query.messagesPage(id, chatId, limit ?? 50, before);
+    return this.query.messagesPage(id, chatId, limit ?? DEFAULT_MESSAGE_PAGE_LIMIT, before);
   }
 }

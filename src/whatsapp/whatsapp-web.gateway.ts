@@ -12,7 +12,7 @@ import type { Server, Socket } from 'socket.io';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { apiKeyMatches } from '../common/api-key';
 import { errorText } from '../common/error-text';
-import { isValidSessionId } from './dto/session-id';
+import { isValidSessionId } from './session/session-id';
 import { EventPublisher } from './event-publisher';
 import { PublishedEvent, ServerToClientEvents } from './events';
 import { SessionSnapshot, SessionSnapshotService } from './session/session-snapshot.service';

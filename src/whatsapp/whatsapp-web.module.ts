@@ -1,12 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { WhatsappClientFactory } from './client/whatsapp-client.port';
 import { DatabaseModule } from '../database/database.module';
-import { WhatsappClientModule } from './client/whatsapp-client.module';
+import { ClientFactoryOverride, WhatsappClientModule } from './client/whatsapp-client.module';
 import { EventPublisher } from './event-publisher';
 import { SessionSnapshotService } from './session/session-snapshot.service';
 import { SessionRegistry } from './session/session-registry';
 import { SessionRepository } from './session/session.repository';
 import { SessionService } from './session/session.service';
+import { ChatRepository } from './storage/chat.repository';
+import { MessageRepository } from './storage/message.repository';
 import { SyncRunRepository } from './sync/sync-run.repository';
 import { SyncTracker } from './sync/sync-tracker';
 import { WhatsappQueryService } from './whatsapp-query.service';
@@ -29,11 +30,13 @@ import { WhatsappWebService } from './whatsapp-web.service';
     SessionRegistry,
     SessionRepository,
     SyncRunRepository,
+    ChatRepository,
+    MessageRepository,
     SyncTracker,
   ],
 })
 export class WhatsappWebModule {
-  static forRoot(clientFactory?: WhatsappClientFactory): DynamicModule {
+  static forRoot(clientFactory?: ClientFactoryOverride): DynamicModule {
     return { module: WhatsappWebModule, imports: [WhatsappClientModule.forRoot(clientFactory)] };
   }
 }

@@ -7,11 +7,12 @@ import { Throttle } from '../common/throttle';
 import { WhatsappClient } from './client/whatsapp-client.port';
 import { WaChat, WaMessage } from './client/whatsapp.types';
 import { EventPublisher } from './event-publisher';
-import { ChatView } from './mappers';
+import { ChatView } from './chats/chat.view';
 import { SessionService } from './session/session.service';
 import { isStorableChatId, lastById } from './storage/pg-safe';
 import { OrderedPrefetch } from './sync/ordered-prefetch';
-import { SyncResult } from './sync/sync-result';
+import { SyncResult } from './sync/sync.view';
+import { DEFAULT_LIMIT_PER_CHAT } from './sync/sync.dto';
 import { SessionNotReadyError, SyncInterruptedError, syncFailureToHttp, WhatsappCallError } from './sync/sync-errors';
 import { SyncRun } from './sync/sync-run';
 import { SyncRunRepository } from './sync/sync-run.repository';
@@ -19,7 +20,6 @@ import { SyncTracker } from './sync/sync-tracker';
 import { WhatsappQueryService } from './whatsapp-query.service';
 import { PreparedMessages, unstorableChatIdText, WhatsappStorageService } from './whatsapp-storage.service';
 
-export const DEFAULT_LIMIT_PER_CHAT = 100;
 /** The sync run row is brought up to date at most this often while a run goes. */
 const PROGRESS_WRITE_INTERVAL_MS = 1000;
 /** A readable log rate for long runs. */

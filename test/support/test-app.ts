@@ -2,10 +2,11 @@ import { INestApplication } from '@nestjs/common';
 import type { Server } from 'socket.io';
 import { io, Socket } from 'socket.io-client';
 import { createApp } from '../../src/app.factory';
-import { AppConfig, loadConfig } from '../../src/config/app-config';
-import { SimulatedWhatsappClientFactory } from '../../src/whatsapp/client/simulated/simulated-whatsapp.factory';
+import { loadConfig } from '../../src/config/app-config';
 import { SimulatedAccount, SimulatedAccountSpec, accountFromSpec } from '../../src/whatsapp/client/simulated/simulated-account';
-import { WhatsappClientFactory } from '../../src/whatsapp/client/whatsapp-client.port';
+import { ClientFactoryBuilder } from '../../src/whatsapp/client/whatsapp-client.module';
+import { SimulatedTestClientFactory } from './client-factories';
+import { SqlStatementRecorder } from './sql-statement-recorder';
 import { WhatsappWebGateway } from '../../src/whatsapp/whatsapp-web.gateway';
 import { TestDatabase } from './test-database';
 import { waitFor } from './wait';
@@ -21,8 +22,11 @@ export interface TestAppOptions {
   account: SimulatedAccountSpec | SimulatedAccount;
   env?: Record<string, string>;
   database?: TestDatabase;
-  /** Another provider (the whatsapp-web.js adapter on a fake page); `whatsapp` then stays unused. */
-  clientFactory?: (config: AppConfig) => WhatsappClientFactory;
+  /**
+   * Another provider (the whatsapp-web.js adapter on a fake page), built from the app's config and
+   * the login store `WA_AUTH_STORE` selects; `whatsapp` then stays unused.
+   */
+  clientFactory?: ClientFactoryBuilder;
   /** The port to listen on (127.0.0.1); default: any free one. */
   port?: number;
 }
@@ -38,22 +42,26 @@ export class TestApp {
     readonly app: INestApplication,
     readonly baseUrl: string,
     readonly db: TestDatabase,
-    readonly whatsapp: SimulatedWhatsappClientFactory,
+    /** The simulated provider: replace its account, hold its fetches, reach its clients. */
+    readonly whatsapp: SimulatedTestClientFactory,
+    /** The app's TypeORM logger: records the SQL statements sent once asked to. */
+    readonly sql: SqlStatementRecorder,
     private readonly ownsDatabase: boolean,
   ) {}
 
   static async start(options: TestAppOptions): Promise<TestApp> {
     const db = options.database ?? (await TestDatabase.create());
     const config = loadConfig({ WA_PROVIDER: 'simulated', DATABASE_URL: db.url, DB_POOL_SIZE: '5', ...options.env });
-    // With WA_PROVIDER=wwebjs in `env`, the app builds its provider itself, as in production.
+    // With WA_PROVIDER=wwebjs in `env` (and no `clientFactory`), the app builds its provider itself, as in production.
     const useConfigured = options.env?.WA_PROVIDER === 'wwebjs';
     const account = 'newestMessages' in (options.account.chats[0] ?? {}) ? (options.account as SimulatedAccount) : accountFromSpec(options.account as SimulatedAccountSpec);
-    const whatsapp = new SimulatedWhatsappClientFactory(account);
-    const clientFactory = useConfigured ? undefined : (options.clientFactory?.(config) ?? whatsapp);
-    const app = await createApp(config, { clientFactory, logger: false });
+    const whatsapp = new SimulatedTestClientFactory(account);
+    const sql = new SqlStatementRecorder();
+    const clientFactory = options.clientFactory ?? (useConfigured ? undefined : whatsapp);
+    const app = await createApp(config, { clientFactory, typeormLogger: sql, logger: false });
     await app.listen(options.port ?? 0, '127.0.0.1');
     const address = app.getHttpServer().address() as { port: number };
-    return new TestApp(app, `http://127.0.0.1:${address.port}`, db, whatsapp, options.database === undefined);
+    return new TestApp(app, `http://127.0.0.1:${address.port}`, db, whatsapp, sql, options.database === undefined);
   }
 
   async request<T = unknown>(method: string, path: string, init: { headers?: Record<string, string>; body?: string } = {}): Promise<HttpAnswer<T>> {

@@ -1,5 +1,5 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import type { Store } from 'whatsapp-web.js';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { WhatsappClientFactory } from './whatsapp-client.port';
 import { SimulatedWhatsappClientFactory } from './simulated/simulated-whatsapp.factory';
@@ -7,18 +7,21 @@ import { SimulatedAccount, loadAccountFile } from './simulated/simulated-account
 import { generateAccount } from './simulated/generated-account';
 import { DEMO_ACCOUNT_NAME, demoAccount } from './simulated/demo-account';
 import { WwebjsWhatsappClientFactory } from './wwebjs/wwebjs-whatsapp.factory';
+import { AuthSessionRepository } from './wwebjs/auth-session.repository';
 import { PostgresAuthStore } from './wwebjs/postgres-auth.store';
 
-/** Binds the `WhatsappClientFactory` token to the provider named by `WA_PROVIDER`. */
-const clientFactoryProvider: Provider = {
-  provide: WhatsappClientFactory,
-  inject: [APP_CONFIG, DataSource],
-  useFactory: (config: AppConfig, dataSource: DataSource): WhatsappClientFactory => {
-    if (config.waProvider === 'simulated') return new SimulatedWhatsappClientFactory(simulatedAccount(config));
-    const store = config.wwebjs.authStore === 'postgres' ? new PostgresAuthStore(dataSource, config.wwebjs.dataDir) : undefined;
-    return new WwebjsWhatsappClientFactory(config.wwebjs, store);
-  },
-};
+/**
+ * Builds a provider from the configuration and the whatsapp-web.js login store that `WA_AUTH_STORE`
+ * selects (`postgres`: the store on PostgreSQL; otherwise none: logins stay on disk).
+ */
+export type ClientFactoryBuilder = (config: AppConfig, authStore: Store | undefined) => WhatsappClientFactory;
+
+/** Replaces the provider chosen by `WA_PROVIDER`: a factory, or how to build one (tests, benchmarks). */
+export type ClientFactoryOverride = WhatsappClientFactory | ClientFactoryBuilder;
+
+/** The provider named by `WA_PROVIDER`. */
+const configuredFactory: ClientFactoryBuilder = (config, authStore) =>
+  config.waProvider === 'simulated' ? new SimulatedWhatsappClientFactory(simulatedAccount(config)) : new WwebjsWhatsappClientFactory(config.wwebjs, authStore);
 
 function simulatedAccount(config: AppConfig): SimulatedAccount {
   if (config.simulatedAccountPath === DEMO_ACCOUNT_NAME) return demoAccount();
@@ -30,11 +33,22 @@ function simulatedAccount(config: AppConfig): SimulatedAccount {
   });
 }
 
+/** Binds the `WhatsappClientFactory` token to the provider named by `WA_PROVIDER`, or to `override`. */
+function clientFactoryProvider(override: ClientFactoryOverride | undefined): Provider {
+  if (override instanceof WhatsappClientFactory) return { provide: WhatsappClientFactory, useValue: override };
+  const build = override ?? configuredFactory;
+  return {
+    provide: WhatsappClientFactory,
+    inject: [APP_CONFIG, AuthSessionRepository],
+    useFactory: (config: AppConfig, authSessions: AuthSessionRepository): WhatsappClientFactory =>
+      build(config, config.wwebjs.authStore === 'postgres' ? new PostgresAuthStore(authSessions, config.wwebjs.dataDir) : undefined),
+  };
+}
+
 @Module({})
 export class WhatsappClientModule {
   /** `override` replaces the configured provider (tests and benchmarks). */
-  static forRoot(override?: WhatsappClientFactory): DynamicModule {
-    const provider = override ? { provide: WhatsappClientFactory, useValue: override } : clientFactoryProvider;
-    return { module: WhatsappClientModule, providers: [provider], exports: [WhatsappClientFactory] };
+  static forRoot(override?: ClientFactoryOverride): DynamicModule {
+    return { module: WhatsappClientModule, providers: [AuthSessionRepository, clientFactoryProvider(override)], exports: [WhatsappClientFactory] };
   }
 }

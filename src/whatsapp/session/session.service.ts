@@ -4,7 +4,7 @@ import { toDataURL } from 'qrcode';
 import { SessionEntity } from '../../database/entities/session.entity';
 import { WhatsappClient, WhatsappClientFactory, WhatsappClientListener } from '../client/whatsapp-client.port';
 import { SessionStatus, WaMessage } from '../client/whatsapp.types';
-import { toMessageView } from '../mappers';
+import { toMessageView } from '../chats/chat.view';
 import { WhatsappStorageService } from '../whatsapp-storage.service';
 import { EventPublisher } from '../event-publisher';
 import { SyncTracker } from '../sync/sync-tracker';

@@ -2,7 +2,8 @@
  * Multi-row upserts whose rows travel as ONE JSON parameter, unpacked by `jsonb_to_recordset`: a
  * batch is never near PostgreSQL's 65,535-parameter limit, the client serializes it with native
  * JSON.stringify (no per-value array-literal escaping, which profiling showed dominating), and
- * fewer bytes cross the wire. Short keys (see `toChatRow`, `toMessageRow`) keep it compact.
+ * fewer bytes cross the wire. Short keys (see `toChatRow` in chat.repository.ts, `toMessageRow` in
+ * message.repository.ts) keep it compact.
  * `WHERE ... IS DISTINCT FROM` skips rows that did not change, so a re-sync rewrites nothing it does
  * not have to. Callers send rows sorted by id, so that concurrent writers take row locks in one order.
  */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { SyncRunEntity } from '../../database/entities/sync-run.entity';
 import { EndedStatus, SyncRunProgress } from './sync-run';
 
@@ -37,6 +37,10 @@ export class SyncRunRepository {
 
   latest(sessionId: string): Promise<SyncRunEntity | null> {
     return this.rows.findOne({ where: { sessionId }, order: { startedAt: 'DESC' } });
+  }
+
+  async deleteSession(sessionId: string, manager: EntityManager = this.rows.manager): Promise<void> {
+    await manager.delete(SyncRunEntity, { sessionId });
   }
 
   /** Runs left `running` by a process that died cannot be going on any more. */

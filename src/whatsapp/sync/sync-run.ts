@@ -1,27 +1,13 @@
 import { SyncRunEntity, SyncRunStatus } from '../../database/entities/sync-run.entity';
 import { EventPublisher } from '../event-publisher';
 import { SyncChatsDonePayload, SyncChatsPayload } from '../events';
-import { SyncResult } from './sync-result';
+import { SyncResult, SyncRunView } from './sync.view';
 
 export interface SyncRunProgress {
   nChats: number;
   currentChat: number;
   messagesSynced: number;
   chatsFailed: number;
-}
-
-/** `GET sync-chats/latest`: a run as clients read it back. */
-export interface SyncRunView {
-  syncId: string;
-  status: SyncRunStatus;
-  limitPerChat: number;
-  nChats: number;
-  currentChat: number;
-  messagesSynced: number;
-  chatsFailed: number;
-  startedAt: string;
-  finishedAt: string | null;
-  error?: string;
 }
 
 export type EndedStatus = Exclude<SyncRunStatus, 'running'>;
@@ -123,19 +109,4 @@ export class SyncRun {
     this.latest = { sessionId: this.sessionId, ...step };
     this.publisher.publish(this.sessionId, 'sync_chats', this.latest);
   }
-}
-
-export function syncRunRowToView(row: SyncRunEntity): SyncRunView {
-  return {
-    syncId: row.id,
-    status: row.status,
-    limitPerChat: row.limitPerChat,
-    nChats: row.nChats,
-    currentChat: row.currentChat,
-    messagesSynced: row.messagesSynced,
-    chatsFailed: row.chatsFailed,
-    startedAt: row.startedAt.toISOString(),
-    finishedAt: row.finishedAt?.toISOString() ?? null,
-    ...(row.error ? { error: row.error } : {}),
-  };
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { SyncResult } from './sync-result';
+import { SyncResult } from './sync.view';
 import { SyncRun } from './sync-run';
 
 interface Running {

@@ -2,6 +2,8 @@ import { WhatsappClientListener } from '../whatsapp-client.port';
 import { WaMessage } from '../whatsapp.types';
 import { SimulatedAccount, accountFromSpec } from './simulated-account';
 import { SimulatedWhatsappClient } from './simulated-whatsapp.client';
+// The test support's client (a production client with a fetch hook), tested here beside the client it extends.
+import { SimulatedTestClientFactory } from '../../../../test/support/client-factories';
 
 type Event = ['status', string, string | undefined] | ['qr', string] | ['message', string];
 
@@ -170,15 +172,16 @@ describe('SimulatedWhatsappClient', () => {
     await client.stop();
   });
 
-  it('awaits the fetch hook before answering', async () => {
+  it("the tests' simulated client awaits the fetch hook before answering", async () => {
     const listener = new FakeListener();
     const calls: string[] = [];
     let release!: () => void;
-    const hook = (sessionId: string, chatId: string) => {
+    const factory = new SimulatedTestClientFactory(account());
+    factory.beforeFetch = (sessionId: string, chatId: string) => {
       calls.push(`${sessionId}/${chatId}`);
       return new Promise<void>((resolve) => (release = resolve));
     };
-    const client = new SimulatedWhatsappClient('s1', () => account(), listener, new Set(), hook);
+    const client = factory.create('s1', listener);
     await client.start();
     client.scan();
     let answered = false;

@@ -11,9 +11,6 @@ export interface SimulatedLoginStore {
   delete(sessionId: string): void;
 }
 
-/** Lets tests hold a fetch at a known point (a join mid-run, a stop mid-run) instead of sleeping. */
-export type FetchHook = (sessionId: string, chatId: string) => Promise<void> | void;
-
 /**
  * A WhatsApp account simulated in process. It follows the real lifecycle (starting, qr, then
  * authenticated and ready after a simulated scan) and answers like whatsapp-web.js does.
@@ -23,12 +20,11 @@ export class SimulatedWhatsappClient implements WhatsappClient {
   private scanTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly sessionId: string,
+    protected readonly sessionId: string,
     /** Read at each call, so a test can change the account between two syncs. */
     private readonly accountOf: () => SimulatedAccount,
     private readonly listener: WhatsappClientListener,
     private readonly logins: SimulatedLoginStore,
-    private readonly beforeFetch?: FetchHook,
   ) {}
 
   async start(): Promise<void> {
@@ -58,7 +54,6 @@ export class SimulatedWhatsappClient implements WhatsappClient {
 
   async fetchMessages(chatId: string, limit: number): Promise<WaMessage[]> {
     this.assertReady();
-    await this.beforeFetch?.(this.sessionId, chatId);
     await this.latency();
     this.assertReady();
     const chat = chatById(this.accountOf(), chatId);
@@ -106,7 +101,7 @@ export class SimulatedWhatsappClient implements WhatsappClient {
     this.listener.onStatus(status, detail);
   }
 
-  private assertReady(): void {
+  protected assertReady(): void {
     if (this.status !== 'ready') throw new Error(`Session ${this.sessionId} is ${this.status}`);
   }
 

@@ -1,44 +1,38 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DataSource } from 'typeorm';
 import type { Store } from 'whatsapp-web.js';
+import { AuthSessionRepository } from './auth-session.repository';
 
 /**
- * whatsapp-web.js RemoteAuth store on PostgreSQL. RemoteAuth writes the zipped profile to
- * `<dataPath>/<session>.zip` and then calls `save({session})` without the path, so the store must
- * be given the same `dataPath` to find it.
+ * whatsapp-web.js RemoteAuth store on PostgreSQL (rows through `AuthSessionRepository`). RemoteAuth
+ * writes the zipped profile to `<dataPath>/<session>.zip` and then calls `save({session})` without
+ * the path, so the store must be given the same `dataPath` to find it.
  */
 export class PostgresAuthStore implements Store {
   private readonly dataPath: string;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly rows: AuthSessionRepository,
     dataPath: string,
   ) {
     this.dataPath = resolve(dataPath);
   }
 
-  async sessionExists({ session }: { session: string }): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query('SELECT 1 FROM wwebjs_auth_sessions WHERE session = $1', [session]);
-    return rows.length > 0;
+  sessionExists({ session }: { session: string }): Promise<boolean> {
+    return this.rows.exists(session);
   }
 
   async save({ session }: { session: string }): Promise<void> {
-    const zip = await readFile(join(this.dataPath, `${session}.zip`));
-    await this.dataSource.query(
-      `INSERT INTO wwebjs_auth_sessions (session, data, size_bytes) VALUES ($1, $2, $3)
-       ON CONFLICT (session) DO UPDATE SET data = EXCLUDED.data, size_bytes = EXCLUDED.size_bytes, updated_at = now()`,
-      [session, zip, zip.length],
-    );
+    await this.rows.save(session, await readFile(join(this.dataPath, `${session}.zip`)));
   }
 
   async extract({ session, path }: { session: string; path: string }): Promise<void> {
-    const rows: Array<{ data: Buffer }> = await this.dataSource.query('SELECT data FROM wwebjs_auth_sessions WHERE session = $1', [session]);
-    if (rows.length === 0) throw new Error(`No stored login for ${session}`);
-    await writeFile(path, rows[0].data);
+    const zip = await this.rows.find(session);
+    if (zip === null) throw new Error(`No stored login for ${session}`);
+    await writeFile(path, zip);
   }
 
   async delete({ session }: { session: string }): Promise<void> {
-    await this.dataSource.query('DELETE FROM wwebjs_auth_sessions WHERE session = $1', [session]);
+    await this.rows.delete(session);
   }
 }

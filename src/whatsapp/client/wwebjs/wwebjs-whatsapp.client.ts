@@ -43,11 +43,6 @@ export class WwebjsWhatsappClient implements WhatsappClient {
     private readonly build: ClientBuilder = (options) => new Client(options),
   ) {}
 
-  /** The library client, for tests that drive the page. */
-  get libraryClient(): Client | undefined {
-    return this.client;
-  }
-
   async start(): Promise<void> {
     this.closing = false;
     await this.launch();

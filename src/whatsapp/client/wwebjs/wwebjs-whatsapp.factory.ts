@@ -6,7 +6,6 @@ import { WwebjsWhatsappClient } from './wwebjs-whatsapp.client';
 /** The default provider: real WhatsApp accounts through whatsapp-web.js. */
 export class WwebjsWhatsappClientFactory extends WhatsappClientFactory {
   readonly provider = 'wwebjs';
-  private readonly clients = new Map<string, WwebjsWhatsappClient>();
 
   constructor(
     private readonly config: WwebjsConfig,
@@ -16,13 +15,6 @@ export class WwebjsWhatsappClientFactory extends WhatsappClientFactory {
   }
 
   create(sessionId: string, listener: WhatsappClientListener): WwebjsWhatsappClient {
-    const client = new WwebjsWhatsappClient(sessionId, this.config, listener, this.remoteStore);
-    this.clients.set(sessionId, client);
-    return client;
-  }
-
-  /** The latest client of a session, for tests that drive the page. */
-  clientOf(sessionId: string): WwebjsWhatsappClient | undefined {
-    return this.clients.get(sessionId);
+    return new WwebjsWhatsappClient(sessionId, this.config, listener, this.remoteStore);
   }
 }

@@ -1,23 +1,15 @@
-import { Injectable, Logger as NestLogger } from '@nestjs/common';
+import { Logger as NestLogger } from '@nestjs/common';
 import type { Logger as TypeOrmLogger } from 'typeorm';
 
 /**
- * TypeORM's logger for the app: records the SQL statements sent once asked to (tests prove the
- * sync's fast path with it; otherwise it costs nothing) and sends errors and warnings to Nest's logger.
+ * TypeORM's logger for the app: failed and slow statements, warnings and migrations go to Nest's
+ * logger (context `SQL`); the statements themselves are not logged. `createApp`'s `typeormLogger`
+ * option replaces it (tests record statements with a subclass).
  */
-@Injectable()
-export class SqlStatementCounter implements TypeOrmLogger {
+export class NestTypeOrmLogger implements TypeOrmLogger {
   private readonly logger = new NestLogger('SQL');
-  /** The statements since `startRecording`, when recording (tests only). */
-  recorded: string[] | undefined;
 
-  startRecording(): void {
-    this.recorded = [];
-  }
-
-  logQuery(query: string): void {
-    this.recorded?.push(query);
-  }
+  logQuery(_query: string): void {}
 
   logQueryError(error: string | Error, query: string): void {
     this.logger.error(`${error instanceof Error ? error.message : error} in: ${query.slice(0, 200)}`);

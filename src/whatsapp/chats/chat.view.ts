@@ -1,10 +1,18 @@
-import { ChatEntity } from '../database/entities/chat.entity';
-import { MessageEntity } from '../database/entities/message.entity';
-import { WaChat, WaMessage } from './client/whatsapp.types';
-import { MessageView } from './events';
+import { ChatEntity } from '../../database/entities/chat.entity';
+import { MessageEntity } from '../../database/entities/message.entity';
+import { WaChat, WaMessage } from '../client/whatsapp.types';
 
 /** A stored chat as clients see it: WhatsApp's id, never our database key, and when the row last changed. */
 export type ChatView = Omit<WaChat, 'raw'> & { updatedAt: string };
+
+/** A stored message as clients see it (REST and the `message` event): the typed fields, no raw. */
+export type MessageView = Omit<WaMessage, 'raw'>;
+
+/** A page of `GET /session/:id/chats/:chatId/messages`. */
+export interface MessagePage {
+  messages: MessageView[];
+  nextCursor: string | null;
+}
 
 export function toChatView(row: ChatEntity): ChatView {
   return {

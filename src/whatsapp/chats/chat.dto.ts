@@ -1,0 +1,79 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsInt, IsOptional, IsString, Max, Min, ValidateBy } from 'class-validator';
+import { strictBool, strictInt } from '../../common/strict-query';
+import { SessionParams } from '../session/session.dto';
+import { isStorableChatIdParam, MAX_CHAT_ID_BYTES } from '../storage/pg-safe';
+import { SyncQuery } from '../sync/sync.dto';
+import { ChatView, MessagePage, MessageView } from './chat.view';
+
+/** Messages per page when the query names no `limit`, and the most it may name. */
+export const DEFAULT_MESSAGE_PAGE_LIMIT = 50;
+export const MAX_MESSAGE_PAGE_LIMIT = 500;
+export const LIMIT_RULE = `limit must be an integer from 1 to ${MAX_MESSAGE_PAGE_LIMIT}`;
+export const CHAT_ID_RULE = `chatId must be 1 to ${MAX_CHAT_ID_BYTES} bytes of UTF-8 text without NUL characters`;
+
+export class ChatParams extends SessionParams {
+  @ApiProperty({
+    description: `WhatsApp serialized chat id, URL-encoded: any id a sync stored (1 to ${MAX_CHAT_ID_BYTES} bytes of UTF-8, no NUL)`,
+    example: '5511999990000@c.us',
+  })
+  @ValidateBy({ name: 'isStorableChatId', validator: { validate: isStorableChatIdParam } }, { message: CHAT_ID_RULE })
+  chatId: string;
+}
+
+/** `GET chats`: synchronizes first (with `limitPerChat`), unless `sync=false`. */
+export class ChatsQuery extends SyncQuery {
+  @ApiPropertyOptional({ description: '`false` returns the stored chats without synchronizing', default: true })
+  @IsOptional()
+  @strictBool()
+  @IsBoolean({ message: 'sync must be true or false' })
+  sync?: boolean;
+}
+
+export class MessagesQuery {
+  @ApiPropertyOptional({ description: 'Page size', minimum: 1, maximum: MAX_MESSAGE_PAGE_LIMIT, default: DEFAULT_MESSAGE_PAGE_LIMIT })
+  @IsOptional()
+  @strictInt()
+  @IsInt({ message: LIMIT_RULE })
+  @Min(1, { message: LIMIT_RULE })
+  @Max(MAX_MESSAGE_PAGE_LIMIT, { message: LIMIT_RULE })
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'The `nextCursor` of the previous page' })
+  @IsOptional()
+  @IsString({ message: 'before must be a nextCursor returned by a previous page' })
+  before?: string;
+}
+
+/*
+ * OpenAPI descriptions of the answers. Each class implements the type the service returns, so the
+ * compiler keeps the documentation and the code in step.
+ */
+
+export class ChatDto implements ChatView {
+  @ApiProperty({ example: '5511999990000@c.us' }) id: string;
+  @ApiProperty() name: string;
+  @ApiProperty() isGroup: boolean;
+  @ApiProperty() unreadCount: number;
+  @ApiProperty({ type: Number, nullable: true, description: 'Unix seconds of the last activity' }) timestamp: number | null;
+  @ApiProperty() archived: boolean;
+  @ApiProperty() pinned: boolean;
+  @ApiProperty({ format: 'date-time', description: 'When the stored row last changed' }) updatedAt: string;
+}
+
+export class MessageDto implements MessageView {
+  @ApiProperty({ example: 'true_5511999990000@c.us_3EB0C767D26A1D8E0A2B' }) id: string;
+  @ApiProperty() chatId: string;
+  @ApiProperty() fromMe: boolean;
+  @ApiProperty({ type: String, nullable: true, description: 'Sender in a group' }) author: string | null;
+  @ApiProperty({ description: 'Text, or the caption of a media message' }) body: string;
+  @ApiProperty({ example: 'chat' }) type: string;
+  @ApiProperty({ description: 'Unix seconds' }) timestamp: number;
+  @ApiProperty() hasMedia: boolean;
+  @ApiProperty({ description: 'Delivery state: 0 pending ... 3 read' }) ack: number;
+}
+
+export class MessagePageDto implements MessagePage {
+  @ApiProperty({ type: [MessageDto] }) messages: MessageDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'Pass as `before` for the next page; null on the last' }) nextCursor: string | null;
+}

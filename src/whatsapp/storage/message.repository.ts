@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository } from 'typeorm';
+import { MessageEntity } from '../../database/entities/message.entity';
+import { WaMessage } from '../client/whatsapp.types';
+import { MessageCursor } from './message-cursor';
+import { pgSafeInt, pgSafeTimestamp } from './pg-safe';
+import { UPSERT_MESSAGES_SQL } from './upsert-sql';
+
+/** A message as a row of UPSERT_MESSAGES_SQL's JSON parameter. */
+export function toMessageRow(m: WaMessage) {
+  return {
+    i: m.id,
+    f: m.fromMe,
+    a: m.author,
+    b: m.body,
+    t: m.type,
+    ts: pgSafeTimestamp(m.timestamp) ?? 0,
+    m: m.hasMedia,
+    k: pgSafeInt(m.ack),
+    r: m.raw,
+  };
+}
+
+/**
+ * Message rows. Writes take the `manager` of the caller's transaction when they are part of one; the
+ * values arrive PostgreSQL-safe (see pg-safe.ts).
+ */
+@Injectable()
+export class MessageRepository {
+  constructor(@InjectRepository(MessageEntity) private readonly rows: Repository<MessageEntity>) {}
+
+  /**
+   * One upsert statement of a chat's messages: `rowsJson` is a JSON array of `toMessageRow` rows.
+   * Answers how many of them the chat holds afterwards (see UPSERT_MESSAGES_SQL).
+   */
+  async upsert(sessionId: string, chatId: string, rowsJson: string, manager: EntityManager = this.rows.manager): Promise<number> {
+    const [{ held }] = (await manager.query(UPSERT_MESSAGES_SQL, [sessionId, chatId, rowsJson])) as [{ held: number }];
+    return held;
+  }
+
+  /** Sets a message's delivery state, unless it already has it. */
+  async updateAck(sessionId: string, messageId: string, ack: number): Promise<void> {
+    await this.rows.manager
+      .createQueryBuilder()
+      .update(MessageEntity)
+      .set({ ack, updatedAt: () => 'now()' })
+      .where('session_id = :sessionId AND wa_id = :messageId AND ack <> :ack', { sessionId, messageId, ack })
+      .execute();
+  }
+
+  /** One page of a chat's messages, newest first, strictly older than `before`. */
+  page(sessionId: string, chatId: string, limit: number, before: MessageCursor | null): Promise<MessageEntity[]> {
+    const query = this.rows
+      .createQueryBuilder('m')
+      .where('m.session_id = :sessionId AND m.chat_id = :chatId', { sessionId, chatId })
+      .orderBy('m.timestamp', 'DESC')
+      .addOrderBy('m.id', 'DESC')
+      .limit(limit);
+    if (before) query.andWhere('(m.timestamp, m.id) < (:ts, :id)', { ts: before.timestamp, id: before.id });
+    return query.getMany();
+  }
+
+  async deleteSession(sessionId: string, manager: EntityManager = this.rows.manager): Promise<void> {
+    await manager.delete(MessageEntity, { sessionId });
+  }
+}

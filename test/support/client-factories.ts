@@ -1,0 +1,92 @@
+import { Client } from 'whatsapp-web.js';
+import type { Store } from 'whatsapp-web.js';
+import { WwebjsConfig } from '../../src/config/app-config';
+import { WhatsappClientFactory, WhatsappClientListener } from '../../src/whatsapp/client/whatsapp-client.port';
+import { WaMessage } from '../../src/whatsapp/client/whatsapp.types';
+import { SimulatedAccount } from '../../src/whatsapp/client/simulated/simulated-account';
+import { SimulatedLoginStore, SimulatedWhatsappClient } from '../../src/whatsapp/client/simulated/simulated-whatsapp.client';
+import { WwebjsWhatsappClient } from '../../src/whatsapp/client/wwebjs/wwebjs-whatsapp.client';
+
+/*
+ * Client factories for tests, passed to the app as `createApp`'s `clientFactory`: they create the
+ * production clients and keep what a test needs to reach them.
+ */
+
+/** Lets tests hold a fetch at a known point (a join mid-run, a stop mid-run) instead of sleeping. */
+export type FetchHook = (sessionId: string, chatId: string) => Promise<void> | void;
+
+/** A simulated client that awaits its factory's `beforeFetch` once a fetch is accepted. */
+export class HookedSimulatedClient extends SimulatedWhatsappClient {
+  constructor(
+    sessionId: string,
+    accountOf: () => SimulatedAccount,
+    listener: WhatsappClientListener,
+    logins: SimulatedLoginStore,
+    private readonly beforeFetch: FetchHook,
+  ) {
+    super(sessionId, accountOf, listener, logins);
+  }
+
+  override async fetchMessages(chatId: string, limit: number): Promise<WaMessage[]> {
+    // A fetch that a session not ready refuses never reaches the hook.
+    this.assertReady();
+    await this.beforeFetch(this.sessionId, chatId);
+    return super.fetchMessages(chatId, limit);
+  }
+}
+
+/**
+ * Simulated clients sharing one account, which a test may replace between two syncs, and one login
+ * store; remembers the latest client of each session so that a test can scan, disconnect or send.
+ */
+export class SimulatedTestClientFactory extends WhatsappClientFactory {
+  readonly provider = 'simulated';
+  /** Awaited before each message fetch of every client (see `HookedSimulatedClient`). */
+  beforeFetch: FetchHook | undefined;
+  private readonly logins = new Set<string>();
+  private readonly clients = new Map<string, HookedSimulatedClient>();
+
+  constructor(public account: SimulatedAccount) {
+    super();
+  }
+
+  create(sessionId: string, listener: WhatsappClientListener): HookedSimulatedClient {
+    const client = new HookedSimulatedClient(sessionId, () => this.account, listener, this.logins, (s, c) => this.beforeFetch?.(s, c));
+    this.clients.set(sessionId, client);
+    return client;
+  }
+
+  /** The latest client created for a session. */
+  clientOf(sessionId: string): HookedSimulatedClient | undefined {
+    return this.clients.get(sessionId);
+  }
+}
+
+/**
+ * whatsapp-web.js clients as production makes them, each library `Client` remembered by session so
+ * that a test can drive the fake page (`pupPage`) or the auth strategy.
+ */
+export class WwebjsTestClientFactory extends WhatsappClientFactory {
+  readonly provider = 'wwebjs';
+  private readonly libraryClients = new Map<string, Client>();
+
+  constructor(
+    private readonly config: WwebjsConfig,
+    private readonly remoteStore: Store | undefined,
+  ) {
+    super();
+  }
+
+  create(sessionId: string, listener: WhatsappClientListener): WwebjsWhatsappClient {
+    return new WwebjsWhatsappClient(sessionId, this.config, listener, this.remoteStore, (options) => {
+      const library = new Client(options);
+      this.libraryClients.set(sessionId, library);
+      return library;
+    });
+  }
+
+  /** The library client the session's latest launch built. */
+  libraryClientOf(sessionId: string): Client | undefined {
+    return this.libraryClients.get(sessionId);
+  }
+}
