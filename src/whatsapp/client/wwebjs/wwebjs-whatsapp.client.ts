@@ -83,7 +83,7 @@ export class WwebjsWhatsappClient implements WhatsappClient {
     if (client && this.status === 'ready') {
       // Logs out in the page (the phone's linked device disappears), closes the browser, deletes the login.
       await within(client.logout(), DESTROY_TIMEOUT_MS, 'logout').catch((error: unknown) =>
-        this.logger.warn(`session=${this.sessionId} logout in the page failed: ${errorText(error)}`),
+        this.logger.warn(`logout in the page failed: ${errorText(error)}`, { sessionId: this.sessionId }),
       );
     }
     await this.teardown();
@@ -103,7 +103,7 @@ export class WwebjsWhatsappClient implements WhatsappClient {
     this.client = client;
     this.subscribe(client);
     const guard = (this.guard = guardReinjection(client, (error) =>
-      this.logger.warn(`session=${this.sessionId} re-injection after a page reload failed: ${errorText(error)}`),
+      this.logger.warn(`re-injection after a page reload failed: ${errorText(error)}`, { sessionId: this.sessionId }),
     ));
     try {
       // Resolves once the page shows a QR or restores the login; `ready` comes later as an event.
@@ -111,7 +111,7 @@ export class WwebjsWhatsappClient implements WhatsappClient {
       guard.initialized();
     } catch (error) {
       if (this.client !== client || this.closing) return;
-      this.logger.error(`session=${this.sessionId} WhatsApp Web did not start: ${errorText(error)}`);
+      this.logger.error(`WhatsApp Web did not start: ${errorText(error)}`, { sessionId: this.sessionId });
       await this.teardown();
       this.setStatus('failed', `WhatsApp Web did not start: ${errorText(error)}`);
     }
@@ -143,7 +143,7 @@ export class WwebjsWhatsappClient implements WhatsappClient {
   }
 
   private async onDisconnected(reason: string): Promise<void> {
-    this.logger.warn(`session=${this.sessionId} disconnected: ${reason}`);
+    this.logger.warn(`disconnected: ${reason}`, { sessionId: this.sessionId });
     if (reason === 'LOGOUT') {
       // The phone removed this device: the login is gone, a restart would only show a new QR.
       this.setStatus('disconnected', 'LOGOUT: logged out from the phone');
@@ -177,7 +177,7 @@ export class WwebjsWhatsappClient implements WhatsappClient {
     try {
       await within(client.destroy(), DESTROY_TIMEOUT_MS, 'closing the browser');
     } catch (error) {
-      this.logger.warn(`session=${this.sessionId} browser did not close cleanly (${errorText(error)}); killing it`);
+      this.logger.warn(`browser did not close cleanly (${errorText(error)}); killing it`, { sessionId: this.sessionId });
       client.pupBrowser?.process()?.kill('SIGKILL');
     }
   }
@@ -192,7 +192,7 @@ export class WwebjsWhatsappClient implements WhatsappClient {
       }
       await rm(profile, { recursive: true, force: true });
     } catch (error) {
-      this.logger.warn(`session=${this.sessionId} login not fully removed: ${errorText(error)}`);
+      this.logger.warn(`login not fully removed: ${errorText(error)}`, { sessionId: this.sessionId });
     }
   }
 
