@@ -36,7 +36,7 @@ function namesRead(): Set<string> {
 }
 
 /** `NAME=value` lines, set or commented out (`# NAME=value`). */
-function exampleLines(commented: boolean): Record<string, string> {
+function exampleLines(commented: boolean): Record<string, string | undefined> {
   const prefix = commented ? '# ' : '';
   const lines = EXAMPLE.split('\n').filter((line) => new RegExp(`^${prefix}[A-Z][A-Z0-9_]*=`).test(line));
   return parseEnv(lines.map((line) => line.slice(prefix.length)).join('\n'));
