@@ -14,18 +14,23 @@ FROM node:20-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends chromium fonts-noto-color-emoji tini \
  && rm -rf /var/lib/apt/lists/*
+# /app (the code) stays root's; everything the service writes goes under /data, the volume, which
+# the `node` user owns: logins, the WhatsApp Web page cache, the embedded PostgreSQL's files.
 WORKDIR /app
 ENV NODE_ENV=production \
     PUPPETEER_SKIP_DOWNLOAD=true \
     CHROME_PATH=/usr/bin/chromium \
+    HOST=0.0.0.0 \
+    PORT=3000 \
     WWEBJS_DATA_DIR=/data/wwebjs \
-    PORT=3000
+    WWEBJS_WEB_CACHE=local:/data/wwebjs-cache \
+    EMBEDDED_PG_DATA_DIR=/data/postgres
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY public ./public
-# The `node` user of the base image owns only the data folder it writes to.
-RUN mkdir -p /data/wwebjs && chown -R node:node /data
+COPY examples ./examples
+RUN mkdir -p /data/wwebjs /data/wwebjs-cache /data/postgres && chown -R node:node /data
 USER node
 EXPOSE 3000
 VOLUME ["/data"]

@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Browser, Page, chromium } from 'playwright-core';
 import { demoAccount } from '../src/whatsapp/client/simulated/demo-account';
 import { TestApp } from './support/test-app';
+import { waitFor } from './support/wait';
 
 /** Debian's Chromium (`apt-get install chromium`); `CHROME_PATH` points elsewhere. */
 const CHROMIUM = process.env.CHROME_PATH ?? '/usr/bin/chromium';
@@ -25,6 +27,28 @@ describe('dashboard page in a real browser', () => {
   afterAll(async () => {
     await browser?.close();
     await t?.close();
+  });
+
+  it('loading the page asks for nothing the service does not have: no 404 (the icon included), no console error', async () => {
+    const answers: Array<{ url: string; status: number }> = [];
+    const record = (request: IncomingMessage, response: ServerResponse) => response.once('finish', () => answers.push({ url: request.url ?? '', status: response.statusCode }));
+    const server = t.app.getHttpServer() as Server;
+    server.on('request', record);
+    const fresh = await browser.newPage();
+    const consoleErrors: string[] = [];
+    fresh.on('console', (message) => message.type() === 'error' && consoleErrors.push(message.text()));
+    try {
+      await fresh.goto(`${t.baseUrl}/`);
+      // Browsers fetch the page's icon after the page, /favicon.ico when the page names none.
+      await waitFor(() => answers.some((answer) => /icon/.test(answer.url)), 'the icon to be requested');
+      await fresh.locator('#sessions').waitFor({ state: 'attached' });
+      expect(answers.filter((answer) => answer.status >= 400)).toEqual([]);
+      expect(answers.filter((answer) => /icon/.test(answer.url))).toEqual([{ url: '/favicon.svg', status: 200 }]);
+      expect(consoleErrors).toEqual([]);
+    } finally {
+      server.off('request', record);
+      await fresh.close();
+    }
   });
 
   it('starts a session, shows the QR, syncs with a live progress bar and lists the chats', async () => {

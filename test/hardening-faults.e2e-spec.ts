@@ -456,7 +456,8 @@ describe('faults during a sync', () => {
       const down = await t.request('GET', '/health');
       expect({ status: down.status, body: down.body }).toEqual({
         status: 503,
-        body: { status: 'error', database: 'down', uptimeSeconds: expect.any(Number), error: expect.stringMatching(/not currently accepting connections|terminat/) },
+        // Open to anyone: nothing about the database but that it is down (the reason is logged).
+        body: { status: 'error', database: 'down', uptimeSeconds: expect.any(Number) },
       });
       hold.open();
       const failed = await answer;

@@ -8,7 +8,7 @@ import { EventLog, TestApp, emitWithAck, settled } from './support/test-app';
 import { gate, waitFor } from './support/wait';
 
 /**
- * CONTRACT.md's session lifecycle (REST and Socket.IO), live messages, message pages, health and
+ * The session lifecycle of README.md (REST and Socket.IO), live messages, message pages, health and
  * the API key, against the real server and database.
  */
 

@@ -5,7 +5,7 @@ import { TestApp } from './support/test-app';
 import { waitFor } from './support/wait';
 
 /**
- * CONTRACT.md "Rules" and "Names", against the real HTTP server: every bad input is answered with
+ * README.md's REST rules and names, against the real HTTP server: every bad input is answered with
  * the exact status and the JSON body `{statusCode, error, message}`, never a 500 and never a stack
  * trace, and none of them writes a row.
  */

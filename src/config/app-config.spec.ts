@@ -1,4 +1,15 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parsePgUrl } from 'pg-connection-string';
+import { DriverUtils } from 'typeorm/driver/DriverUtils';
 import { AppConfig, ConfigError, loadConfig } from './app-config';
+
+/** A folder with an account file in it, for SIMULATED_ACCOUNT. */
+const dir = mkdtempSync(join(tmpdir(), 'wa-config-'));
+const ACCOUNT_FILE = join(dir, 'account.json');
+writeFileSync(ACCOUNT_FILE, '{"chats": []}');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const DEFAULTS: AppConfig = {
   port: 3000,
@@ -63,7 +74,7 @@ describe('loadConfig', () => {
       EMBEDDED_PG_PORT: '6543',
       DB_POOL_SIZE: '25',
       WA_PROVIDER: 'simulated',
-      SIMULATED_ACCOUNT: './account.json',
+      SIMULATED_ACCOUNT: ACCOUNT_FILE,
       SIMULATED_CHATS: '1000',
       SIMULATED_MESSAGES_PER_CHAT: '0',
       SIMULATED_FETCH_LATENCY_MS: '40',
@@ -96,7 +107,7 @@ describe('loadConfig', () => {
       embeddedPgPort: 6543,
       dbPoolSize: 25,
       waProvider: 'simulated',
-      simulatedAccountPath: './account.json',
+      simulatedAccountPath: ACCOUNT_FILE,
       simulatedChats: 1000,
       simulatedMessagesPerChat: 0,
       simulatedFetchLatencyMs: 40,
@@ -167,6 +178,71 @@ describe('loadConfig', () => {
     for (const level of ['error', 'warn', 'log', 'debug', 'verbose'] as const) {
       expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
     }
+  });
+
+  it('accepts IP addresses and host names as HOST', () => {
+    for (const host of ['0.0.0.0', '127.0.0.1', '::', '::1', 'fe80::1', 'localhost', 'wa.example.com', 'my-host', 'host1.lan.', '1.2.3.example']) {
+      expect(loadConfig({ HOST: host }).host).toBe(host);
+    }
+  });
+
+  it.each(['999.1.1.1', '1.2.3', '256.0.0.1', '[::1]', 'http://localhost', 'my host', '-bad.example', 'bad-.example', 'a..b', 'localhost:3000', 'x'.repeat(64)])(
+    'rejects HOST=%s and names it',
+    (host) => {
+      expect(configError({ HOST: host }).message).toBe(
+        `Invalid configuration:\n  - HOST must be an IP address (0.0.0.0, 127.0.0.1, ::) or a host name such as localhost (got "${host}")`,
+      );
+    },
+  );
+
+  it('reads CORS_ORIGINS as the origins browsers write, and refuses entries that are not http(s) origins', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'HTTP://App.Example:80/, https://b.example:8443,http://app.example' }).corsOrigins).toEqual([
+      'http://app.example',
+      'https://b.example:8443',
+    ]);
+    expect(configError({ CORS_ORIGINS: 'notaurl' }).message).toBe(
+      'Invalid configuration:\n  - CORS_ORIGINS must be * or a comma-separated list of http:// or https:// origins with no path, such as https://app.example.com,http://localhost:5173 (not origins: "notaurl")',
+    );
+    expect(configError({ CORS_ORIGINS: 'https://ok.example, ftp://x.example, https://x.example/app, *' }).message).toBe(
+      'Invalid configuration:\n  - CORS_ORIGINS must be * or a comma-separated list of http:// or https:// origins with no path, such as https://app.example.com,http://localhost:5173 (not origins: "ftp://x.example", "https://x.example/app", "*")',
+    );
+  });
+
+  it('checks the SIMULATED_ACCOUNT file at once when the simulated provider is chosen', () => {
+    const missing = join(dir, 'missing.json');
+    expect(configError({ WA_PROVIDER: 'simulated', SIMULATED_ACCOUNT: missing }).message).toBe(
+      `Invalid configuration:\n  - SIMULATED_ACCOUNT must be demo or the path of a readable account JSON file (got "${missing}": no such file)`,
+    );
+    expect(configError({ WA_PROVIDER: 'simulated', SIMULATED_ACCOUNT: dir }).message).toBe(
+      `Invalid configuration:\n  - SIMULATED_ACCOUNT must be demo or the path of a readable account JSON file (got "${dir}": not a file)`,
+    );
+    const notJson = join(dir, 'not-json.json');
+    writeFileSync(notJson, '{chats');
+    expect(configError({ WA_PROVIDER: 'simulated', SIMULATED_ACCOUNT: notJson }).message).toMatch(
+      new RegExp(`^Invalid configuration:\\n  - SIMULATED_ACCOUNT must be demo or the path of a readable account JSON file \\(got "${notJson}": .*JSON.*\\)$`),
+    );
+    const noChats = join(dir, 'no-chats.json');
+    writeFileSync(noChats, '{"chats": {}}');
+    expect(configError({ WA_PROVIDER: 'simulated', SIMULATED_ACCOUNT: noChats }).message).toBe(
+      `Invalid configuration:\n  - SIMULATED_ACCOUNT must be demo or the path of a readable account JSON file (got "${noChats}": the file: "chats" must be an array)`,
+    );
+    expect(loadConfig({ WA_PROVIDER: 'simulated', SIMULATED_ACCOUNT: 'demo' }).simulatedAccountPath).toBe('demo');
+    // Not read by the whatsapp-web.js provider, so not checked.
+    expect(loadConfig({ SIMULATED_ACCOUNT: missing }).simulatedAccountPath).toBe(missing);
+  });
+
+  it('puts DATABASE_PASSWORD into DATABASE_URL, encoded, so that any password survives', () => {
+    const password = 'p@ss:w/rd%41 #?&=é';
+    const url = loadConfig({ DATABASE_URL: 'postgres://whatsapp@postgres:5432/whatsapp', DATABASE_PASSWORD: password }).databaseUrl!;
+    expect(url).toBe('postgres://whatsapp:p%40ss%3Aw%2Frd%2541%20%23%3F%26%3D%C3%A9@postgres:5432/whatsapp');
+    // Both readers of the URL, TypeORM's and node-postgres', get the password back as it was.
+    expect(DriverUtils.buildDriverOptions({ url })).toMatchObject({ host: 'postgres', port: 5432, username: 'whatsapp', password, database: 'whatsapp' });
+    expect(parsePgUrl(url)).toMatchObject({ host: 'postgres', port: '5432', user: 'whatsapp', password, database: 'whatsapp' });
+    // It replaces a password written in the URL.
+    expect(loadConfig({ DATABASE_URL: 'postgres://u:old@db/wa', DATABASE_PASSWORD: 'new' }).databaseUrl).toBe('postgres://u:new@db/wa');
+    expect(configError({ DATABASE_PASSWORD: 'secret' }).message).toBe(
+      'Invalid configuration:\n  - DATABASE_PASSWORD needs DATABASE_URL (the embedded PostgreSQL has its own password)',
+    );
   });
 
   it('says what PUBLIC_URL must be', () => {

@@ -1,4 +1,7 @@
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { DEMO_ACCOUNT_NAME } from '../whatsapp/client/simulated/demo-account';
+import { parseAccountSpec } from '../whatsapp/client/simulated/simulated-account';
 
 /**
  * The service's whole configuration, read from the environment once at boot. A bad variable stops
@@ -86,18 +89,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const read = new EnvReader(env, problems);
   const config: AppConfig = {
     port: read.int('PORT', 3000, 0, 65535),
-    host: read.str('HOST') ?? '0.0.0.0',
-    databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    host: read.host('HOST') ?? '0.0.0.0',
+    databaseUrl: read.databaseUrl('DATABASE_URL', 'DATABASE_PASSWORD'),
     embeddedPgDataDir: read.str('EMBEDDED_PG_DATA_DIR') ?? '.data/postgres',
     embeddedPgPort: read.int('EMBEDDED_PG_PORT', 54329, 1, 65535),
     dbPoolSize: read.int('DB_POOL_SIZE', 10, 1, 200),
     waProvider: read.oneOf('WA_PROVIDER', ['wwebjs', 'simulated'] as const, 'wwebjs'),
-    simulatedAccountPath: read.str('SIMULATED_ACCOUNT'),
+    simulatedAccountPath: read.simulatedAccount('SIMULATED_ACCOUNT', env.WA_PROVIDER?.trim() === 'simulated'),
     simulatedChats: read.int('SIMULATED_CHATS', 20, 0, 1_000_000),
     simulatedMessagesPerChat: read.int('SIMULATED_MESSAGES_PER_CHAT', 50, 0, 100_000),
     simulatedFetchLatencyMs: read.int('SIMULATED_FETCH_LATENCY_MS', 0, 0, 60_000),
     apiKey: read.str('API_KEY'),
-    corsOrigins: parseOrigins(read.str('CORS_ORIGINS')),
+    corsOrigins: read.origins('CORS_ORIGINS'),
     publicOrigin: read.origin('PUBLIC_URL'),
     rateLimit: {
       max: read.int('RATE_LIMIT_MAX', 600, 0, 1_000_000),
@@ -123,14 +126,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
-}
-
-function parseOrigins(value: string | undefined): string[] | '*' {
-  if (value === undefined || value.trim() === '*') return '*';
-  return value
-    .split(',')
-    .map((origin) => origin.trim())
-    .filter((origin) => origin.length > 0);
 }
 
 /** Reads typed values and collects every problem, so one boot reports all bad variables at once. */
@@ -210,15 +205,71 @@ class EnvReader {
   origin(name: string): string | undefined {
     const raw = this.str(name);
     if (raw === undefined) return undefined;
-    try {
-      const url = new URL(raw);
-      const originOnly = url.username === '' && url.password === '' && url.pathname === '/' && !raw.includes('?') && !raw.includes('#');
-      if ((url.protocol === 'http:' || url.protocol === 'https:') && originOnly) return url.origin;
-    } catch {
-      // reported below
+    const origin = originOf(raw);
+    if (origin === undefined) {
+      this.problems.push(`${name} must be an http:// or https:// origin, such as https://wa.example.com or http://192.168.1.20:3000, with no path (got "${raw}")`);
     }
-    this.problems.push(`${name} must be an http:// or https:// origin, such as https://wa.example.com or http://192.168.1.20:3000, with no path (got "${raw}")`);
+    return origin;
+  }
+
+  /** `*`, or a comma-separated list of http(s) origins, each written as browsers send it. */
+  origins(name: string): string[] | '*' {
+    const raw = this.str(name);
+    if (raw === undefined || raw === '*') return '*';
+    const entries = raw
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.length > 0);
+    const bad = entries.filter((entry) => originOf(entry) === undefined);
+    if (bad.length > 0) {
+      this.problems.push(
+        `${name} must be * or a comma-separated list of http:// or https:// origins with no path, such as https://app.example.com,http://localhost:5173 (not origins: ${bad.map((entry) => `"${entry}"`).join(', ')})`,
+      );
+      return [];
+    }
+    return [...new Set(entries.map((entry) => originOf(entry)!))];
+  }
+
+  /**
+   * The address to listen on: an IPv4 or IPv6 address, or a host name (letters, digits and hyphens
+   * in dot-separated labels, not all-numeric at the end, so that `999.1.1.1` is no name).
+   */
+  host(name: string): string | undefined {
+    const raw = this.str(name);
+    if (raw === undefined) return undefined;
+    if (isIP(raw) !== 0 || isHostName(raw)) return raw;
+    this.problems.push(`${name} must be an IP address (0.0.0.0, 127.0.0.1, ::) or a host name such as localhost (got "${raw}")`);
     return undefined;
+  }
+
+  /**
+   * `DATABASE_URL`, with `DATABASE_PASSWORD` (when set) as its password: the password may hold any
+   * character, it is encoded into the URL here, so compose files need not paste it into a URL.
+   */
+  databaseUrl(name: string, passwordName: string): string | undefined {
+    const url = this.url(name, ['postgres:', 'postgresql:']);
+    const password = this.env[passwordName];
+    if (password === undefined || password === '') return url;
+    if (this.env[name] === undefined || this.env[name]!.trim() === '') {
+      this.problems.push(`${passwordName} needs ${name} (the embedded PostgreSQL has its own password)`);
+      return url;
+    }
+    if (url === undefined) return undefined;
+    const parsed = new URL(url);
+    parsed.password = encodeURIComponent(password);
+    return parsed.toString();
+  }
+
+  /**
+   * `demo`, or the path of an account file, read and checked now (only when the simulated provider is
+   * chosen), so that a typo stops start-up before anything starts instead of once the database is up.
+   */
+  simulatedAccount(name: string, used: boolean): string | undefined {
+    const raw = this.str(name);
+    if (raw === undefined || raw === DEMO_ACCOUNT_NAME || !used) return raw;
+    const problem = unreadableFile(raw) ?? invalidAccount(raw);
+    if (problem) this.problems.push(`${name} must be ${DEMO_ACCOUNT_NAME} or the path of a readable account JSON file (got "${raw}": ${problem})`);
+    return raw;
   }
 
   url(name: string, protocols: string[]): string | undefined {
@@ -231,5 +282,45 @@ class EnvReader {
     }
     this.problems.push(`${name} must be a ${protocols.map((p) => p.replace(':', '://')).join(' or ')} URL`);
     return undefined;
+  }
+}
+
+/** The origin of an http(s) URL that is an origin only (a trailing `/` is fine), as browsers write it. */
+function originOf(raw: string): string | undefined {
+  try {
+    const url = new URL(raw);
+    const originOnly = url.username === '' && url.password === '' && url.pathname === '/' && !raw.includes('?') && !raw.includes('#');
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && originOnly) return url.origin;
+  } catch {
+    // not a URL
+  }
+  return undefined;
+}
+
+function isHostName(value: string): boolean {
+  const labels = value.endsWith('.') ? value.slice(0, -1).split('.') : value.split('.');
+  if (value.length > 253 || labels.some((label) => !/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label))) return false;
+  return !/^\d+$/.test(labels[labels.length - 1]);
+}
+
+/** Why `path` cannot be read as a file, or `undefined` when it can. */
+function unreadableFile(path: string): string | undefined {
+  try {
+    if (!statSync(path).isFile()) return 'not a file';
+    accessSync(path, constants.R_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable' : (error as Error).message;
+  }
+}
+
+/** What is wrong with the account file at `path` (JSON, shape), or `undefined`. */
+function invalidAccount(path: string): string | undefined {
+  try {
+    parseAccountSpec(JSON.parse(readFileSync(path, 'utf8')), 'the file');
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
   }
 }

@@ -1,7 +1,7 @@
 import { MessageView } from './chats/chat.view';
 import { SessionStatus } from './client/whatsapp.types';
 
-/** `sync_chats`: progress of a run (CONTRACT.md gives the exact order). */
+/** `sync_chats`: progress of a run (README.md, "Socket.IO events", gives the exact order). */
 export interface SyncChatsPayload {
   sessionId: string;
   nChats: number;

@@ -14,7 +14,7 @@ const BAD_INPUT = { status: 400, type: ErrorDto, description: 'Invalid id or que
 const UNKNOWN = { status: 404, type: ErrorDto, description: 'Unknown session' };
 const NOT_READY = { status: 409, type: ErrorDto, description: 'The session is not ready; the message names its status' };
 
-/** The REST contract of CONTRACT.md. Each route validates its input and delegates in one call. */
+/** The REST API of README.md ("REST API"). Each route validates its input and delegates in one call. */
 @ApiTags('whatsapp-web')
 @ApiSecurity('api-key')
 @ApiResponse({ status: 401, type: ErrorDto, description: 'API_KEY is set and x-api-key is missing or wrong' })

@@ -51,13 +51,19 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
 
   /**
    * No client survives a restart. Sessions that were logged in are started again (their stored login
-   * skips the QR); the others are shown as stopped.
+   * skips the QR); the others are shown as stopped. With RESTORE_SESSIONS=false the logged-in ones
+   * are `stopped` in this process only: their rows keep their status, so the next start restores them.
    */
   async onApplicationBootstrap(): Promise<void> {
     const rows = await this.sessions.list();
-    const restore = this.config.restoreSessions ? rows.filter((row) => row.status === 'ready' || row.status === 'authenticated') : [];
-    const stopped = await this.sessions.markLiveAsStopped(restore.map((row) => row.sessionId));
+    const loggedIn = rows.filter((row) => row.status === 'ready' || row.status === 'authenticated');
+    const restore = this.config.restoreSessions ? loggedIn : [];
+    const stopped = await this.sessions.markLiveAsStopped(loggedIn.map((row) => row.sessionId));
     if (stopped > 0) this.logger.log(`marked ${stopped} session(s) that were not logged in as stopped`);
+    for (const row of this.config.restoreSessions ? [] : loggedIn) {
+      this.registry.set(row.sessionId, notRestored(row.sessionId, this.clients));
+      this.logger.log(`session=${row.sessionId} not restored (RESTORE_SESSIONS=false): stopped until started, restored by the next start`);
+    }
     for (const row of restore) {
       this.logger.log(`session=${row.sessionId} restoring the login it had when the service stopped`);
       // In the background: a slow browser must not hold up the start of the HTTP server.
@@ -258,6 +264,26 @@ const IGNORE_EVENTS: WhatsappClientListener = {
   onMessage: () => undefined,
   onMessageAck: () => undefined,
 };
+
+/**
+ * A logged-in session that this start did not restore (RESTORE_SESSIONS=false): it has no client, so
+ * it is `stopped` in this process, while its row keeps its status for the next start. `start`
+ * replaces it with a real client; a logout (DELETE) goes through a client of its own.
+ */
+function notRestored(sessionId: string, clients: WhatsappClientFactory): LiveSession {
+  const noClient = () => Promise.reject(new Error(`session ${sessionId} was not restored at start (RESTORE_SESSIONS=false)`));
+  return {
+    status: 'stopped',
+    client: {
+      start: noClient,
+      getChats: noClient,
+      fetchMessages: noClient,
+      getMe: () => null,
+      stop: async () => undefined,
+      logout: () => clients.create(sessionId, IGNORE_EVENTS).logout(),
+    },
+  };
+}
 
 function toSessionView(sessionId: string, row: SessionEntity | null, live: LiveSession | undefined): SessionView {
   return {

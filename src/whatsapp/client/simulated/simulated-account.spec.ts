@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { generateAccount } from './generated-account';
 import { SimulatedAccount, accountFromSpec, loadAccountFile, parseAccountSpec, toWaMessage } from './simulated-account';
 
-/** The example of CONTRACT.md, "WhatsApp providers". */
-const CONTRACT_EXAMPLE = {
+/** The example of README.md, "Simulated account". */
+const README_EXAMPLE = {
   scanAfterMs: 500,
   fetchLatencyMs: 0,
   chats: [
@@ -55,8 +55,8 @@ function snapshot(account: SimulatedAccount, limit: number) {
 }
 
 describe('parseAccountSpec', () => {
-  it('reads the CONTRACT.md example exactly', () => {
-    expect(parseAccountSpec(CONTRACT_EXAMPLE, WHERE)).toEqual(CONTRACT_EXAMPLE);
+  it('reads the README example exactly', () => {
+    expect(parseAccountSpec(README_EXAMPLE, WHERE)).toEqual(README_EXAMPLE);
   });
 
   it('fills defaults for everything but ids', () => {
@@ -165,9 +165,9 @@ describe('loadAccountFile', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('loads the CONTRACT.md example from a file', () => {
+  it('loads the README example from a file', () => {
     const path = join(dir, 'account.json');
-    writeFileSync(path, JSON.stringify(CONTRACT_EXAMPLE));
+    writeFileSync(path, JSON.stringify(README_EXAMPLE));
     const account = loadAccountFile(path);
     expect(account.scanAfterMs).toBe(500);
     expect(account.chats.map((c) => c.chat.id)).toEqual(['chat1@c.us']);

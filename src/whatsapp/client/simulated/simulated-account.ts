@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { RawObject, WaChat, WaMessage } from '../whatsapp.types';
 
-/** A message as written in a `SIMULATED_ACCOUNT` file (CONTRACT.md, "WhatsApp providers"). */
+/** A message as written in a `SIMULATED_ACCOUNT` file (README.md, "Simulated account"). */
 export type SimulatedMessageSpec = Omit<WaMessage, 'chatId' | 'raw'>;
 
 export type SimulatedChatSpec = Omit<WaChat, 'raw'> & {
