@@ -62,12 +62,12 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     if (stopped > 0) this.logger.log(`marked ${stopped} session(s) that were not logged in as stopped`);
     for (const row of this.config.restoreSessions ? [] : loggedIn) {
       this.registry.set(row.sessionId, notRestored(row.sessionId, this.clients));
-      this.logger.log(`session=${row.sessionId} not restored (RESTORE_SESSIONS=false): stopped until started, restored by the next start`);
+      this.logger.log('not restored (RESTORE_SESSIONS=false): stopped until started, restored by the next start', { sessionId: row.sessionId });
     }
     for (const row of restore) {
-      this.logger.log(`session=${row.sessionId} restoring the login it had when the service stopped`);
+      this.logger.log('restoring the login it had when the service stopped', { sessionId: row.sessionId });
       // In the background: a slow browser must not hold up the start of the HTTP server.
-      this.start(row.sessionId).catch((error: unknown) => this.logger.error(`session=${row.sessionId} restore failed: ${errorText(error)}`));
+      this.start(row.sessionId).catch((error: unknown) => this.logger.error(`restore failed: ${errorText(error)}`, { sessionId: row.sessionId }));
     }
   }
 
@@ -82,7 +82,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     entry.client = this.clients.create(sessionId, this.listenerFor(sessionId, entry));
     this.changeStatus(sessionId, entry, 'starting');
     await this.writes.get(sessionId);
-    this.logger.log(`session=${sessionId} starting (provider ${this.clients.provider})`);
+    this.logger.log(`starting (provider ${this.clients.provider})`, { sessionId });
     try {
       await entry.client.start();
     } catch (error) {
@@ -150,7 +150,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       await this.sessions.save(sessionId, 'stopped');
     }
     await this.writes.get(sessionId);
-    this.logger.log(`session=${sessionId} stopped`);
+    this.logger.log('stopped', { sessionId });
     return this.get(sessionId);
   }
 
@@ -170,7 +170,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       this.registry.delete(sessionId);
       await this.syncs.get(sessionId)?.result.catch(() => undefined);
       const client = live?.client ?? this.clients.create(sessionId, IGNORE_EVENTS);
-      await client.logout().catch((error: unknown) => this.logger.warn(`session=${sessionId} logout: ${errorText(error)}`));
+      await client.logout().catch((error: unknown) => this.logger.warn(`logout: ${errorText(error)}`, { sessionId }));
       await this.writes.get(sessionId);
       await Promise.allSettled([...(this.liveWrites.get(sessionId) ?? [])]);
       await this.sessions.delete(sessionId);
@@ -178,7 +178,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       this.syncs.forget(sessionId);
       // A dashboard in the room stops showing the session as it was; a join from now on is refused.
       this.publisher.publish(sessionId, 'session_status', { sessionId, status: 'stopped' });
-      this.logger.log(`session=${sessionId} deleted${purge ? ' with its stored data' : ''}`);
+      this.logger.log(`deleted${purge ? ' with its stored data' : ''}`, { sessionId });
       return { sessionId, deleted: true, purged: purge };
     } finally {
       this.deleting.delete(sessionId);
@@ -205,7 +205,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
           sessionId,
           this.storage
             .updateMessageAck(sessionId, messageId, ack)
-            .catch((error: unknown) => this.logger.error(`session=${sessionId} ack of ${messageId} not stored: ${errorText(error)}`)),
+            .catch((error: unknown) => this.logger.error(`ack of ${messageId} not stored: ${errorText(error)}`, { sessionId })),
         ),
     };
   }
@@ -215,7 +215,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     entry.status = status;
     entry.error = status === 'failed' || status === 'disconnected' ? detail : undefined;
     if (status !== 'qr') entry.qr = undefined;
-    this.logger.log(`session=${sessionId} status ${status}${detail ? ` (${detail})` : ''}`);
+    this.logger.log(`status ${status}${detail ? ` (${detail})` : ''}`, { sessionId });
     this.publisher.publish(sessionId, 'session_status', { sessionId, status, ...(entry.error ? { error: entry.error } : {}) });
     const me = status === 'ready' ? entry.client.getMe() : undefined;
     if (me !== undefined) entry.me = me;
@@ -227,14 +227,14 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     entry.qr = pending;
     pending.then(
       (payload) => entry.qr === pending && this.publisher.publish(sessionId, 'qr', { sessionId, ...payload }),
-      (error: unknown) => this.logger.error(`session=${sessionId} QR image failed: ${errorText(error)}`),
+      (error: unknown) => this.logger.error(`QR image failed: ${errorText(error)}`, { sessionId }),
     );
   }
 
   private storeLiveMessage(sessionId: string, message: WaMessage): void {
     const write = this.storage.saveLiveMessage(sessionId, message).then(
       () => this.publisher.publish(sessionId, 'message', { sessionId, message: toMessageView(message) }),
-      (error: unknown) => this.logger.error(`session=${sessionId} live message ${message.id} not stored: ${errorText(error)}`),
+      (error: unknown) => this.logger.error(`live message ${message.id} not stored: ${errorText(error)}`, { sessionId }),
     );
     this.trackLiveWrite(sessionId, write);
   }
@@ -252,7 +252,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   private enqueueWrite(sessionId: string, write: () => Promise<void>): void {
     const previous = this.writes.get(sessionId) ?? Promise.resolve();
     const next = previous.then(write).catch((error: unknown) => {
-      this.logger.error(`session=${sessionId} status not stored: ${errorText(error)}`);
+      this.logger.error(`status not stored: ${errorText(error)}`, { sessionId });
     });
     this.writes.set(sessionId, next);
   }
