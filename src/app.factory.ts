@@ -4,15 +4,15 @@ import { ConsoleLogger, INestApplication, LogLevel, Logger } from '@nestjs/commo
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule, AppModuleOptions } from './app.module';
-import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { AllExceptionsFilter } from './transport/all-exceptions.filter';
 import { AppLogger } from './common/app-logger';
-import { answerClientErrorsAsJson } from './common/client-errors';
-import { AppExpressAdapter, missingHostAnswer } from './common/express-adapter';
-import { OriginPolicy } from './common/origin-policy';
-import { securityHeaders } from './common/security-headers';
-import { SocketIoAdapter } from './common/socket-io.adapter';
-import { createValidationPipe } from './common/validation.pipe';
-import { setupOpenApi } from './common/openapi';
+import { answerClientErrorsAsJson } from './transport/client-errors';
+import { AppExpressAdapter, missingHostAnswer } from './transport/express-adapter';
+import { OriginPolicy } from './transport/origin-policy';
+import { securityHeaders } from './transport/security-headers';
+import { SocketIoAdapter } from './transport/socket-io.adapter';
+import { createValidationPipe } from './transport/validation.pipe';
+import { setupOpenApi } from './transport/openapi';
 import { AppConfig, LOG_LEVELS } from './config/app-config';
 
 /** `public/` beside `src/` and `dist/`. */

@@ -1,9 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Logger as TypeOrmLogger } from 'typeorm';
-import { ApiKeyGuard } from './common/api-key.guard';
-import { HttpDrain } from './common/http-drain';
-import { RestThrottlerGuard, rateLimitModule } from './common/rate-limit';
+import { ApiKeyGuard } from './transport/api-key.guard';
+import { HttpDrain } from './transport/http-drain';
+import { RestThrottlerGuard, rateLimitModule } from './transport/rate-limit';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';

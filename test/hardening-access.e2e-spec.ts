@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { Browser, Page, chromium } from 'playwright-core';
 import { io, Socket } from 'socket.io-client';
-import { apiKeyMatches } from '../src/common/api-key';
-import { CONTENT_SECURITY_POLICY } from '../src/common/security-headers';
+import { apiKeyMatches } from '../src/transport/api-key';
+import { CONTENT_SECURITY_POLICY } from '../src/transport/security-headers';
 import { seedAccount } from './support/accounts';
 import { rawBytes, rawRequest } from './support/raw-http';
 import { EventLog, TestApp, emitWithAck, settled } from './support/test-app';

@@ -2,7 +2,7 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { Response } from 'express';
-import { Public } from '../common/public.decorator';
+import { Public } from '../transport/public.decorator';
 import { HealthService, HealthReport } from './health.service';
 
 @ApiTags('health')

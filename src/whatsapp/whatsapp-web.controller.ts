@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, Head, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { ErrorDto } from '../common/error.dto';
+import { ErrorDto } from '../transport/error.dto';
 import { ChatDto, ChatParams, ChatsQuery, DEFAULT_MESSAGE_PAGE_LIMIT, MessagePageDto, MessagesQuery } from './chats/chat.dto';
 import { ChatView, MessagePage } from './chats/chat.view';
 import { DeletedDto, DeleteQuery, QrDto, SessionDto, SessionParams } from './session/session.dto';

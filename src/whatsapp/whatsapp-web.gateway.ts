@@ -10,7 +10,7 @@ import {
 } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { apiKeyMatches } from '../common/api-key';
+import { apiKeyMatches } from '../transport/api-key';
 import { errorText } from '../common/error-text';
 import { isValidSessionId } from './session/session-id';
 import { EventPublisher } from './event-publisher';

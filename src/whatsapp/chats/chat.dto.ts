@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsInt, IsOptional, IsString, Max, Min, ValidateBy } from 'class-validator';
-import { strictBool, strictInt } from '../../common/strict-query';
+import { strictBool, strictInt } from '../../transport/strict-query';
 import { SessionParams } from '../session/session.dto';
 import { isStorableChatIdParam, MAX_CHAT_ID_BYTES } from '../storage/pg-safe';
 import { SyncQuery } from '../sync/sync.dto';

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, Matches } from 'class-validator';
-import { strictBool } from '../../common/strict-query';
+import { strictBool } from '../../transport/strict-query';
 import { SESSION_STATUSES, SessionStatus } from '../client/whatsapp.types';
 import { SESSION_ID_PATTERN, SESSION_ID_RULE } from './session-id';
 import { SessionView } from './session.service';

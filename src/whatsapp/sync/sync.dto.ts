@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { SYNC_RUN_STATUSES, SyncRunStatus } from '../../database/entities/sync-run.entity';
-import { strictInt } from '../../common/strict-query';
+import { strictInt } from '../../transport/strict-query';
 import { SyncResult, SyncRunView } from './sync.view';
 
 /** Messages fetched per chat when the query names no `limitPerChat`, and the most it may name. */
