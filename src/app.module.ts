@@ -1,6 +1,6 @@
+import type { LevelledTypeOrmLogger } from './database/typeorm-logger';
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import type { Logger as TypeOrmLogger } from 'typeorm';
 import { ApiKeyGuard } from './transport/api-key.guard';
 import { HttpDrain } from './transport/http-drain';
 import { RestThrottlerGuard, rateLimitModule } from './transport/rate-limit';
@@ -16,7 +16,7 @@ export interface AppModuleOptions {
   /** Replaces the provider chosen by `WA_PROVIDER`: a factory, or how to build one. */
   clientFactory?: ClientFactoryOverride;
   /** Replaces the app's TypeORM logger (tests record the SQL statements with one). */
-  typeormLogger?: TypeOrmLogger;
+  typeormLogger?: LevelledTypeOrmLogger;
 }
 
 @Module({})

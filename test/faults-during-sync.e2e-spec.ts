@@ -576,7 +576,7 @@ describe('the process is stopped mid-run (SIGTERM)', () => {
 describe('the application is closed during a sync, with a busy socket in the room', () => {
   it('the run stops at its next chat, and the room gets every event of it, to its sync_chats_failed, before its connection closes', async () => {
     const db = await TestDatabase.create();
-    // Many small chats: two events a millisecond or so, so the socket is busy and its writes paced.
+    // Many small chats: two events a millisecond or so, so the socket is busy writing when the app closes.
     const CHATS = 3000;
     const account = { scanAfterMs: 0, fetchLatencyMs: 0, chats: Array.from({ length: CHATS }, (_, n) => chat(`${100000 + n}@c.us`, 1)) };
     const t = await TestApp.start({ account, database: db });

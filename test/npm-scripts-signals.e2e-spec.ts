@@ -127,6 +127,25 @@ describe('npm scripts under a process manager: SIGTERM to npm', () => {
     expect(log).toContain('SIGTERM received, shutting down');
   }, TEST_TIMEOUT_MS);
 
+  it('npm start stopped while its embedded PostgreSQL is starting: nothing is left running', async () => {
+    const run = npm(['start'], { EMBEDDED_PG_PORT: String(await freePort()) });
+    let exit: unknown;
+    void run.exited.then((e) => (exit = e));
+    await waitFor(() => exit !== undefined || run.log().includes('starting the embedded PostgreSQL'), 'the embedded PostgreSQL to be starting', START_TIMEOUT_MS);
+    expect(exit).toBeUndefined();
+    const service = tree(run.child.pid!);
+    service.forEach((p) => seen.add(p.pid));
+
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    await waitFor(() => alive(service.map((p) => p.pid)).length === 0 && postgresOf(dataDir).length === 0, 'every process of the run to end', STOP_TIMEOUT_MS).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}: still running ${JSON.stringify([...alive(service.map((p) => p.pid)), ...postgresOf(dataDir)])}\n${run.log()}`);
+      },
+    );
+    expect(run.log()).toContain('SIGTERM received, shutting down');
+  }, TEST_TIMEOUT_MS);
+
   it('npm run demo then starts on the same data folder, and stops with npm too', async () => {
     const log = await startThenSigtermNpm(['run', 'demo'], 'dist/demo.js');
     expect(log).toContain('Demo running.');

@@ -91,6 +91,20 @@ describe('RESTORE_SESSIONS=false skips the restore of one start only', () => {
     await third.close();
   });
 
+  it('a stop of a session that was not restored is recorded: the next normal start does not restore it', async () => {
+    const app = await boot({ RESTORE_SESSIONS: 'false' });
+    expect(await rowStatuses()).toMatchObject({ kept: 'ready', other: 'ready' });
+    const stopped = await app.request<{ status: string }>('POST', '/whatsapp-web/session/kept/stop');
+    expect({ status: stopped.status, sessionStatus: stopped.body.status }).toEqual({ status: 200, sessionStatus: 'stopped' });
+    expect(await rowStatuses()).toMatchObject({ kept: 'stopped', other: 'ready' });
+    await app.close();
+
+    const next = await boot();
+    await waitFor(async () => (await statusesOf(next)).other === 'ready', 'other restored');
+    expect(await statusesOf(next)).toMatchObject({ kept: 'stopped', other: 'ready' });
+    await next.close();
+  });
+
   it('DELETE of a session that was not restored still logs it out: a later start needs a new scan', async () => {
     const app = await boot({ RESTORE_SESSIONS: 'false' });
     expect((await statusesOf(app)).kept).toBe('stopped');

@@ -14,6 +14,7 @@ import { TestDatabase } from './support/test-database';
 
 /** A TypeORM logger that records every statement TypeORM sends. */
 class CountingLogger implements Logger {
+  readonly levels = ['query' as const];
   queries: string[] = [];
   logQuery(query: string): void {
     this.queries.push(query);

@@ -5,9 +5,10 @@ export interface LogFields {
   sessionId?: string;
   syncId?: string;
   chatId?: string;
+  messageId?: string;
 }
 
-const FIELD_NAMES: ReadonlySet<string> = new Set<keyof LogFields>(['sessionId', 'syncId', 'chatId']);
+const FIELD_NAMES: ReadonlySet<string> = new Set<keyof LogFields>(['sessionId', 'syncId', 'chatId', 'messageId']);
 
 /** A message and its fields, as one value through Nest's logger. */
 class FieldedMessage {

@@ -1,10 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import type { Logger as TypeOrmLogger } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ENTITIES } from './entities';
 import { typeOrmOptions } from './typeorm-options';
-import { NestTypeOrmLogger } from './typeorm-logger';
+import { LevelledTypeOrmLogger, NestTypeOrmLogger } from './typeorm-logger';
 
 /** The entities' repositories, for the modules that read and write them. */
 @Module({
@@ -17,7 +16,7 @@ export class DatabaseModule {
    * `main.ts` has filled that in with the embedded server's URL when none was configured. `logger`
    * replaces the app's TypeORM logger (`NestTypeOrmLogger`).
    */
-  static forRoot(logger: TypeOrmLogger = new NestTypeOrmLogger()): DynamicModule {
+  static forRoot(logger: LevelledTypeOrmLogger = new NestTypeOrmLogger()): DynamicModule {
     return {
       module: DatabaseModule,
       imports: [

@@ -1,15 +1,16 @@
 import type { ClientBase } from 'pg';
-import { DataSourceOptions, Logger as TypeOrmLogger } from 'typeorm';
+import { DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 import { logClientErrors } from './pg-client-errors';
+import { LevelledTypeOrmLogger, SLOW_QUERY_MS } from './typeorm-logger';
 
 /**
  * The one place that says how we talk to PostgreSQL: entities, committed migrations (run at start,
  * in one transaction, under TypeORM's lock), never `synchronize`. Every client the pool opens has an
  * 'error' listener from the moment it is connected (see `logClientErrors`).
  */
-export function typeOrmOptions(url: string, poolSize: number, logger?: TypeOrmLogger): DataSourceOptions {
+export function typeOrmOptions(url: string, poolSize: number, logger?: LevelledTypeOrmLogger): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -18,8 +19,9 @@ export function typeOrmOptions(url: string, poolSize: number, logger?: TypeOrmLo
     migrationsRun: true,
     migrationsTransactionMode: 'all',
     synchronize: false,
-    logging: logger ? ['query', 'error', 'warn', 'migration'] : ['error'],
+    logging: logger?.levels ?? ['error'],
     logger,
+    maxQueryExecutionTime: SLOW_QUERY_MS,
     extra: {
       max: poolSize,
       connectionTimeoutMillis: 10_000,

@@ -44,7 +44,7 @@ export class WhatsappWebGateway implements OnGatewayInit, OnApplicationShutdown 
 
   afterInit(server: SyncServer): void {
     // socket.io encodes a room event once and hands it to each socket of the room, in publish order.
-    this.unsubscribe = this.publisher.subscribe((published) => toRoom(server, published));
+    this.unsubscribe = this.publisher.subscribe((published) => toRoom(this.server, published));
     const apiKey = this.config.apiKey;
     if (!apiKey) return;
     server.use((socket, next) => {

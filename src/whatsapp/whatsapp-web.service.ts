@@ -150,7 +150,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
       // Deleted, stopped or shutting down while this chat was fetched: nothing more is written.
       this.assertStillReady(sessionId);
       if ('fetchError' in outcome) {
-        this.logger.warn(`chat ${chat.id} failed: ${outcome.fetchError}`, { sessionId, syncId: run.syncId });
+        this.logger.warn(`chat failed: ${outcome.fetchError}`, { sessionId, syncId: run.syncId, chatId: chat.id });
         run.chatFailed(chat.id, outcome.fetchError);
       } else {
         run.chatStored(chat.id, await this.storage.writeMessages(outcome.prepared));

@@ -1,3 +1,4 @@
+import type { LoggerOptions } from 'typeorm';
 import { NestTypeOrmLogger } from '../../src/database/typeorm-logger';
 
 /**
@@ -5,6 +6,7 @@ import { NestTypeOrmLogger } from '../../src/database/typeorm-logger';
  * app as `createApp`'s `typeormLogger`, it lets a test count what a sync sends.
  */
 export class SqlStatementRecorder extends NestTypeOrmLogger {
+  override readonly levels: LoggerOptions = ['query', 'error', 'warn', 'migration'];
   /** The statements since `startRecording`, while recording. */
   recorded: string[] | undefined;
 

@@ -3,7 +3,7 @@ import { IsBoolean, IsOptional, Matches } from 'class-validator';
 import { strictBool } from '../../transport/strict-query';
 import { SESSION_STATUSES, SessionStatus } from '../client/whatsapp.types';
 import { SESSION_ID_PATTERN, SESSION_ID_RULE } from './session-id';
-import { SessionView } from './session.service';
+import { SessionView } from './session.view';
 
 export class SessionParams {
   @ApiProperty({ description: 'Session id: 1-64 characters of A-Z a-z 0-9 _ -', example: 'sales-team' })

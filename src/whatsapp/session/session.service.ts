@@ -1,7 +1,6 @@
 import { ConflictException, Inject, Injectable, Logger, NotFoundException, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { toDataURL } from 'qrcode';
-import { SessionEntity } from '../../database/entities/session.entity';
 import { WhatsappClient, WhatsappClientFactory, WhatsappClientListener } from '../client/whatsapp-client.port';
 import { SessionStatus, WaMessage } from '../client/whatsapp.types';
 import { toMessageView } from '../chats/chat.view';
@@ -9,20 +8,12 @@ import { WhatsappStorageService } from '../whatsapp-storage.service';
 import { EventPublisher } from '../event-publisher';
 import { SyncTracker } from '../sync/sync-tracker';
 import { LiveSession, SessionRegistry } from './session-registry';
+import { SessionView, toSessionView } from './session.view';
 import { SessionRepository } from './session.repository';
 import { errorText } from '../../common/error-text';
 
 /** Statuses in which a client is alive; `start` returns such a session as it is. */
 const ACTIVE: ReadonlySet<SessionStatus> = new Set(['starting', 'qr', 'authenticated', 'ready']);
-
-export interface SessionView {
-  sessionId: string;
-  status: SessionStatus;
-  me: { id: string; pushName: string | null } | null;
-  error: string | null;
-  createdAt: string | null;
-  updatedAt: string | null;
-}
 
 /**
  * Session lifecycle over the WhatsApp port: start, stop, logout, and what a client reports (status,
@@ -146,7 +137,9 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     if (live && live.status !== 'stopped') {
       await live.client.stop();
       this.changeStatus(sessionId, live, 'stopped');
-    } else if (!live) {
+    } else {
+      // No client here (never started in this process, or not restored): the row says so, and a
+      // later start with RESTORE_SESSIONS=true does not bring it back.
       await this.sessions.save(sessionId, 'stopped');
     }
     await this.writes.get(sessionId);
@@ -205,7 +198,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
           sessionId,
           this.storage
             .updateMessageAck(sessionId, messageId, ack)
-            .catch((error: unknown) => this.logger.error(`ack of ${messageId} not stored: ${errorText(error)}`, { sessionId })),
+            .catch((error: unknown) => this.logger.error(`ack not stored: ${errorText(error)}`, { sessionId, messageId })),
         ),
     };
   }
@@ -234,7 +227,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   private storeLiveMessage(sessionId: string, message: WaMessage): void {
     const write = this.storage.saveLiveMessage(sessionId, message).then(
       () => this.publisher.publish(sessionId, 'message', { sessionId, message: toMessageView(message) }),
-      (error: unknown) => this.logger.error(`live message ${message.id} not stored: ${errorText(error)}`, { sessionId }),
+      (error: unknown) => this.logger.error(`live message not stored: ${errorText(error)}`, { sessionId, chatId: message.chatId, messageId: message.id }),
     );
     this.trackLiveWrite(sessionId, write);
   }
@@ -284,15 +277,3 @@ function notRestored(sessionId: string, clients: WhatsappClientFactory): LiveSes
     },
   };
 }
-
-function toSessionView(sessionId: string, row: SessionEntity | null, live: LiveSession | undefined): SessionView {
-  return {
-    sessionId,
-    status: live?.status ?? row?.status ?? 'stopped',
-    me: live?.me ?? row?.me ?? null,
-    error: live ? (live.error ?? null) : (row?.lastError ?? null),
-    createdAt: row?.createdAt.toISOString() ?? null,
-    updatedAt: row?.updatedAt.toISOString() ?? null,
-  };
-}
-
