@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
+import type { Store } from 'whatsapp-web.js';
 import { typeOrmOptions } from '../src/database/typeorm-options';
 import { AuthSessionRepository } from '../src/whatsapp/client/wwebjs/auth-session.repository';
 import { PostgresAuthStore } from '../src/whatsapp/client/wwebjs/postgres-auth.store';
@@ -75,13 +76,17 @@ describe('logins survive a restart of the service', () => {
   /** The service with WA_PROVIDER=wwebjs, its clients built as production builds them, with the login store it configures. */
   async function startService(dataDir: string, env: Record<string, string> = {}) {
     let factory: WwebjsTestClientFactory | undefined;
+    let store: Store | undefined;
     const app = await TestApp.start({
       account: seedAccount(),
       database: db,
       env: { WA_PROVIDER: 'wwebjs', WWEBJS_WEB_VERSION: FAKE_WEB_VERSION, WWEBJS_WEB_CACHE: `local:${web}`, WWEBJS_DATA_DIR: dataDir, ...env },
-      clientFactory: (config, authStore) => (factory = new WwebjsTestClientFactory(config.wwebjs, authStore)),
+      clientFactory: (config, authStore) => {
+        store = authStore;
+        return (factory = new WwebjsTestClientFactory(config.wwebjs, authStore));
+      },
     });
-    return { app, factory: () => factory! };
+    return { app, factory: () => factory!, store: () => store! };
   }
 
   async function loginWithScan(app: TestApp, factory: WwebjsTestClientFactory, sessionId: string): Promise<void> {
@@ -122,11 +127,20 @@ describe('logins survive a restart of the service', () => {
     const first = await startService(join(root, 'instance-a'), { WA_AUTH_STORE: 'postgres' });
     try {
       await loginWithScan(first.app, first.factory(), 'shared');
-      const library = first.factory().libraryClientOf('shared') as unknown as { authStrategy: { storeRemoteSession(): Promise<void> } };
+      // The library's own RemoteAuth methods, reached here by the test only.
+      const library = first.factory().libraryClientOf('shared') as unknown as {
+        authStrategy: { storeRemoteSession(): Promise<void>; compressSession(): Promise<string> };
+      };
       // RemoteAuth backs up 60 s after ready, once Chromium has written the profile to disk. The test
-      // closes the browser (which writes it) and asks for that backup now.
+      // closes the browser (which writes it), then takes that backup itself.
       expect((await first.app.request('POST', '/whatsapp-web/session/shared/stop')).status).toBe(200);
+      // A stopped client's own backup stores nothing (this is what its 60 s timer runs after a stop).
       await library.authStrategy.storeRemoteSession();
+      expect(await db.query(`SELECT session FROM wwebjs_auth_sessions`)).toEqual([]);
+      // The backup the running client would have taken: the library's zip, saved through the service's store.
+      const zip = await library.authStrategy.compressSession();
+      await first.store().save({ session: 'RemoteAuth-shared' });
+      rmSync(zip);
       expect(await db.query(`SELECT session, size_bytes > 0 AS stored FROM wwebjs_auth_sessions`)).toEqual([{ session: 'RemoteAuth-shared', stored: true }]);
     } finally {
       await first.app.close();

@@ -36,6 +36,8 @@ type EmbeddedPostgresClass = new (options: {
 }) => { initialise(): Promise<void>; start(): Promise<void>; stop(): Promise<void> };
 
 const USER = 'postgres';
+/** How long the embedded server gets to shut down before it is killed. */
+const STOP_TIMEOUT_MS = 10_000;
 // Reachable on 127.0.0.1 only (see `listen_addresses` below), so a fixed password is enough.
 const PASSWORD = 'postgres';
 
@@ -80,13 +82,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   });
 
   const urlOf = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`;
-  const onExit = stopOnExit(server);
+  const postmaster = readPostmasterPid(dataDir);
+  const onExit = stopOnExit(dataDir, postmaster);
   return {
     adminUrl: urlOf('postgres'),
     urlOf,
     stop: async () => {
       process.removeListener('exit', onExit);
-      await stopServer(server);
+      await stopServer(server, dataDir, postmaster);
     },
   };
 }
@@ -134,8 +137,8 @@ async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
 async function clearStaleLock(dataDir: string): Promise<void> {
   const lockFile = resolve(dataDir, 'postmaster.pid');
   if (!existsSync(lockFile)) return;
-  const pid = Number(readFileSync(lockFile, 'utf8').split('\n')[0]);
-  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+  const pid = readPostmasterPid(dataDir);
+  if (pid !== undefined && isAlive(pid)) {
     if (!isOrphanedPostgresOf(pid, dataDir)) {
       throw new Error(
         `The embedded PostgreSQL data directory ${dataDir} is in use by process ${pid}. ` +
@@ -167,22 +170,56 @@ function isOrphanedPostgresOf(pid: number, dataDir: string): boolean {
 }
 
 /**
+ * The PID of the postmaster running on `dataDir`: the first line of `postmaster.pid`, which
+ * PostgreSQL writes at start and removes when it shuts down cleanly (a crash or a kill leaves it).
+ */
+function readPostmasterPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(resolve(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the postmaster started as `pid` still runs: its lock file still names it, the process
+ * exists and, where Linux /proc tells, it is a postgres on this directory (not a reused PID).
+ */
+function isRunning(dataDir: string, pid: number | undefined): pid is number {
+  if (pid === undefined || readPostmasterPid(dataDir) !== pid || !isAlive(pid)) return false;
+  if (!existsSync('/proc/self/cmdline')) return true; // no /proc: the lock file and kill(pid, 0) decide
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(dataDir);
+  } catch {
+    return false; // it has just ended
+  }
+}
+
+/** Sends `signal` to `pid`; a process that has ended meanwhile is no error. */
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+/**
  * The package's `stop()` waits for an exit event, which never comes if PostgreSQL already exited
  * (killed, crashed): in that case there is nothing to wait for, and a stop that hangs is cut short.
  */
-async function stopServer(server: { stop(): Promise<void> }): Promise<void> {
-  const child = (server as unknown as { process?: { exitCode: number | null; signalCode: string | null; pid?: number } }).process;
-  if (child && (child.exitCode !== null || child.signalCode !== null)) return;
-  await withTimeout(server.stop(), 10_000, 'no answer within 10000 ms').catch(() => {
-    if (child?.pid) process.kill(child.pid, 'SIGKILL');
+async function stopServer(server: { stop(): Promise<void> }, dataDir: string, pid: number | undefined): Promise<void> {
+  if (!isRunning(dataDir, pid)) return;
+  await withTimeout(server.stop(), STOP_TIMEOUT_MS, `no answer within ${STOP_TIMEOUT_MS} ms`).catch(() => {
+    if (isRunning(dataDir, pid)) signal(pid, 'SIGKILL');
   });
 }
 
 /** If the process exits (crash, `process.exit`) with PostgreSQL still running, ask it to shut down: nothing async runs then. */
-function stopOnExit(server: object): () => void {
+function stopOnExit(dataDir: string, pid: number | undefined): () => void {
   const onExit = () => {
-    const child = (server as { process?: { exitCode: number | null; kill(signal: string): boolean } }).process;
-    if (child && child.exitCode === null) child.kill('SIGINT');
+    if (isRunning(dataDir, pid)) signal(pid, 'SIGINT'); // PostgreSQL's fast shutdown
   };
   process.once('exit', onExit);
   return onExit;

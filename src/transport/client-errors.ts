@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ErrorBody } from './all-exceptions.filter';
 
@@ -8,10 +8,22 @@ import { ErrorBody } from './all-exceptions.filter';
  * JSON `{statusCode, error, message}`, instead of Node's empty 400.
  */
 export function answerClientErrorsAsJson(server: Server): void {
+  // The answers still being written on each connection (several when requests are pipelined), kept
+  // from the server's 'request' event until the answer has finished or its connection closed.
+  const unfinished = new WeakMap<Duplex, Set<ServerResponse>>();
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const socket = request.socket;
+    let answers = unfinished.get(socket);
+    if (!answers) unfinished.set(socket, (answers = new Set()));
+    answers.add(response);
+    const forget = () => answers.delete(response);
+    response.once('finish', forget);
+    response.once('close', forget);
+  });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     // Node's own rule: nothing can be answered on a reset socket, or once an answer has begun.
-    const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (error.code === 'ECONNRESET' || !socket.writable || answering?.headersSent) {
+    const answering = [...(unfinished.get(socket) ?? [])].some((response) => response.headersSent);
+    if (error.code === 'ECONNRESET' || !socket.writable || answering) {
       socket.destroy();
       return;
     }

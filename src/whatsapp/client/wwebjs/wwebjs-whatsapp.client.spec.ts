@@ -8,8 +8,13 @@ import { WhatsappClientListener } from '../whatsapp-client.port';
 import { SessionStatus } from '../whatsapp.types';
 import { WwebjsWhatsappClient } from './wwebjs-whatsapp.client';
 
+const realSetImmediate = setImmediate;
+
 /** A stand-in for the library's Client: an event emitter whose calls the test scripts. */
 class FakeLibraryClient extends EventEmitter {
+  constructor(readonly options: ClientOptions = {}) {
+    super();
+  }
   destroyed = 0;
   initialize = jest.fn(async () => undefined);
   destroy = jest.fn(async () => {
@@ -32,13 +37,15 @@ function setup(env: Record<string, string> = {}, store?: Store) {
     onMessageAck: jest.fn(),
   };
   const built: FakeLibraryClient[] = [];
-  const build = (_options: ClientOptions) => {
-    const fake = new FakeLibraryClient();
+  const options: ClientOptions[] = [];
+  const build = (clientOptions: ClientOptions) => {
+    const fake = new FakeLibraryClient(clientOptions);
     built.push(fake);
+    options.push(clientOptions);
     return fake as unknown as Client;
   };
   const client = new WwebjsWhatsappClient('spec', config, listener, store, build);
-  return { client, statuses, built, listener };
+  return { client, statuses, built, listener, options };
 }
 
 describe('WwebjsWhatsappClient', () => {
@@ -115,6 +122,41 @@ describe('WwebjsWhatsappClient', () => {
     }
   });
 
+  it("after a logout from the phone, waits for the library's own handling, then closes and forgets, and never restarts", async () => {
+    jest.useFakeTimers();
+    const dataDir = mkdtempSync(join(tmpdir(), 'wa-phone-out-'));
+    try {
+      const { client, statuses, built, options } = setup({ WWEBJS_DATA_DIR: dataDir });
+      await client.start();
+      built[0].emit('ready');
+      const strategy = options[0].authStrategy!;
+      strategy.setup(built[0] as unknown as Client);
+      await strategy.beforeBrowserInitialized();
+
+      // What whatsapp-web.js does after it emits disconnected('LOGOUT') (its `framenavigated` handler).
+      built[0].emit('disconnected', 'LOGOUT');
+      expect(statuses.at(-1)).toEqual(['disconnected', 'LOGOUT: logged out from the phone']);
+      await strategy.logout();
+      await strategy.beforeBrowserInitialized();
+      await strategy.afterBrowserInitialized();
+      expect(await strategy.onAuthenticationNeeded()).toMatchObject({ failed: true, restart: false });
+      built[0].emit('auth_failure', 'logged out from the phone'); // changes nothing any more
+      await jest.advanceTimersByTimeAsync(0);
+      expect(built[0].destroyed).toBe(0); // the library is still busy: the browser stays
+      await strategy.destroy(); // the library closes its browser after the refused authentication
+      await jest.advanceTimersByTimeAsync(0);
+      expect(built[0].destroyed).toBe(1);
+      // The profile the library re-created is deleted (real file I/O: real time).
+      for (let i = 0; i < 200 && readdirSync(dataDir).length > 0; i++) await new Promise((resolve) => realSetImmediate(resolve));
+      expect(readdirSync(dataDir)).toEqual([]);
+      expect(statuses.at(-1)).toEqual(['disconnected', 'LOGOUT: logged out from the phone']);
+      await jest.advanceTimersByTimeAsync(120_000);
+      expect(built).toHaveLength(1);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('does not restart after a logout from the phone', async () => {
     jest.useFakeTimers();
     const { client, statuses, built } = setup();
@@ -122,7 +164,7 @@ describe('WwebjsWhatsappClient', () => {
     built[0].emit('ready');
     built[0].emit('disconnected', 'LOGOUT');
     expect(statuses.at(-1)).toEqual(['disconnected', 'LOGOUT: logged out from the phone']);
-    // The fake has no re-injection to wait for: the settle time runs out, then the browser closes.
+    // The fake library never finishes its logout handling: the settle time runs out, then the browser closes.
     await jest.advanceTimersByTimeAsync(10_000);
     expect(built[0].destroyed).toBe(1);
     await jest.advanceTimersByTimeAsync(120_000);

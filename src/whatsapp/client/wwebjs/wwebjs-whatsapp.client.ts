@@ -8,7 +8,7 @@ import { mapChat, mapMe, mapMessage } from './wwebjs-mappers';
 import { buildClientOptions, profileDir, remoteSessionName } from './wwebjs-options';
 import { errorText } from '../../../common/error-text';
 import { withTimeout } from '../../../common/with-timeout';
-import { ReinjectionGuard, guardReinjection } from './reinjection-guard';
+import { PhoneLogoutWatch, watchPhoneLogout } from './phone-logout';
 
 /** How long a browser gets to close before its process is killed. */
 const DESTROY_TIMEOUT_MS = 10_000;
@@ -33,7 +33,7 @@ export class WwebjsWhatsappClient implements WhatsappClient {
   private restartTimer: NodeJS.Timeout | undefined;
   /** Set by stop/logout: nothing the old client reports afterwards may restart it. */
   private closing = false;
-  private guard: ReinjectionGuard | undefined;
+  private logoutWatch: PhoneLogoutWatch | undefined;
 
   constructor(
     private readonly sessionId: string,
@@ -81,6 +81,8 @@ export class WwebjsWhatsappClient implements WhatsappClient {
     clearTimeout(this.restartTimer);
     const client = this.client;
     if (client && this.status === 'ready') {
+      // The page reloads after its logout; the library's re-injection into it would race the close.
+      detachNavigation(client);
       // Logs out in the page (the phone's linked device disappears), closes the browser, deletes the login.
       await within(client.logout(), DESTROY_TIMEOUT_MS, 'logout').catch((error: unknown) =>
         this.logger.warn(`logout in the page failed: ${errorText(error)}`, { sessionId: this.sessionId }),
@@ -94,21 +96,21 @@ export class WwebjsWhatsappClient implements WhatsappClient {
   private async launch(): Promise<void> {
     this.setStatus('starting');
     let client: Client;
+    let logoutWatch: PhoneLogoutWatch;
     try {
-      client = this.build(buildClientOptions(this.sessionId, this.config, this.remoteStore));
+      const options = buildClientOptions(this.sessionId, this.config, this.remoteStore);
+      logoutWatch = watchPhoneLogout(options.authStrategy!);
+      client = this.build(options);
     } catch (error) {
       this.setStatus('failed', errorText(error));
       return;
     }
     this.client = client;
+    this.logoutWatch = logoutWatch;
     this.subscribe(client);
-    const guard = (this.guard = guardReinjection(client, (error) =>
-      this.logger.warn(`re-injection after a page reload failed: ${errorText(error)}`, { sessionId: this.sessionId }),
-    ));
     try {
       // Resolves once the page shows a QR or restores the login; `ready` comes later as an event.
       await client.initialize();
-      guard.initialized();
     } catch (error) {
       if (this.client !== client || this.closing) return;
       this.logger.error(`WhatsApp Web did not start: ${errorText(error)}`, { sessionId: this.sessionId });
@@ -146,9 +148,13 @@ export class WwebjsWhatsappClient implements WhatsappClient {
     this.logger.warn(`disconnected: ${reason}`, { sessionId: this.sessionId });
     if (reason === 'LOGOUT') {
       // The phone removed this device: the login is gone, a restart would only show a new QR.
+      const client = this.client;
+      this.closing = true; // what the old client reports from now on (its `auth_failure`) changes nothing
       this.setStatus('disconnected', 'LOGOUT: logged out from the phone');
-      // The library deletes and re-creates the profile folder on its own; let it finish first.
-      if (this.guard) await within(this.guard.nextInjection(), LOGOUT_SETTLE_TIMEOUT_MS, 'logout handling').catch(() => undefined);
+      // The library deletes and re-creates the profile folder, then closes its browser (see
+      // phone-logout.ts); let it finish first.
+      await within(this.logoutWatch?.settled() ?? Promise.resolve(), LOGOUT_SETTLE_TIMEOUT_MS, 'logout handling').catch(() => undefined);
+      if (this.client && this.client !== client) return; // started again meanwhile: that login is not this one's
       await this.teardown();
       await this.forgetLogin();
       return;
@@ -174,6 +180,7 @@ export class WwebjsWhatsappClient implements WhatsappClient {
     this.chats = new Map();
     if (!client) return;
     client.removeAllListeners();
+    detachNavigation(client);
     try {
       await within(client.destroy(), DESTROY_TIMEOUT_MS, 'closing the browser');
     } catch (error) {
@@ -205,6 +212,14 @@ export class WwebjsWhatsappClient implements WhatsappClient {
     this.status = status;
     this.listener.onStatus(status, detail);
   }
+}
+
+/**
+ * Removes the library's page `framenavigated` handler (puppeteer's public `Page` API): about to close
+ * the browser, no navigation may start a re-injection whose page calls the close would fail.
+ */
+function detachNavigation(client: Client): void {
+  client.pupPage?.removeAllListeners('framenavigated');
 }
 
 /** whatsapp-web.js calls have no time limit of their own (a `fetchMessages` has hung for ever): a hang becomes an error. */
