@@ -44,6 +44,7 @@ const DEFAULTS: AppConfig = {
     restartBaseDelayMs: 2000,
   },
   restoreSessions: true,
+      keepRevokedBody: false,
 };
 
 function configError(env: Record<string, string>): ConfigError {

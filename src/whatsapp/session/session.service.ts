@@ -4,7 +4,7 @@ import { toDataURL } from 'qrcode';
 import { SessionEntity } from '../../database/entities/session.entity';
 import { WhatsappClient, WhatsappClientFactory, WhatsappClientListener } from '../client/whatsapp-client.port';
 import { SessionStatus, WaMessage } from '../client/whatsapp.types';
-import { toMessageView } from '../chats/chat.view';
+import { ChangeOutcome } from '../storage/message-change.repository';
 import { WhatsappStorageService } from '../whatsapp-storage.service';
 import { EventPublisher } from '../event-publisher';
 import { SyncTracker } from '../sync/sync-tracker';
@@ -33,7 +33,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   private readonly logger = new Logger(SessionService.name);
   /** Status writes of one session run one after another, so the row ends with the last status. */
   private readonly writes = new Map<string, Promise<void>>();
-  /** Live messages and acks being stored, per session: a delete waits for them before it purges. */
+  /** Live messages and message changes being stored, per session: a delete waits for them before it purges. */
   private readonly liveWrites = new Map<string, Set<Promise<void>>>();
   /** Sessions whose delete is under way: a start meanwhile could write what the purge just removed. */
   private readonly deleting = new Set<string>();
@@ -199,13 +199,17 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       onStatus: (status, detail) => current() && this.changeStatus(sessionId, entry, status, detail),
       onQr: (qr) => current() && this.publishQr(sessionId, entry, qr),
       onMessage: (message) => current() && this.storeLiveMessage(sessionId, message),
-      onMessageAck: (messageId, _chatId, ack) =>
+      onMessageAck: (messageId, chatId, ack) =>
+        current() && this.storeChange(sessionId, messageId, 'ack', this.storage.updateMessageAck(sessionId, messageId, chatId, ack)),
+      onMessageEdit: (edit) => current() && this.storeChange(sessionId, edit.messageId, 'edit', this.storage.applyEdit(sessionId, edit)),
+      onMessageRevoke: (revoke) => current() && this.storeChange(sessionId, revoke.messageId, 'deletion', this.storage.applyRevoke(sessionId, revoke)),
+      onMessageReaction: (reaction) =>
         current() &&
-        this.trackLiveWrite(
+        this.storeChange(
           sessionId,
-          this.storage
-            .updateMessageAck(sessionId, messageId, ack)
-            .catch((error: unknown) => this.logger.error(`ack of ${messageId} not stored: ${errorText(error)}`, { sessionId })),
+          reaction.messageId,
+          'reaction',
+          this.storage.applyReaction(sessionId, reaction).then((changed): ChangeOutcome => (changed ? 'changed' : 'unchanged')),
         ),
     };
   }
@@ -233,9 +237,28 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
 
   private storeLiveMessage(sessionId: string, message: WaMessage): void {
     const write = this.storage.saveLiveMessage(sessionId, message).then(
-      () => this.publisher.publish(sessionId, 'message', { sessionId, message: toMessageView(message) }),
+      (stored) => {
+        if (stored) this.publisher.publish(sessionId, 'message', { sessionId, message: stored });
+      },
       (error: unknown) => this.logger.error(`live message ${message.id} not stored: ${errorText(error)}`, { sessionId }),
     );
+    this.trackLiveWrite(sessionId, write);
+  }
+
+  /**
+   * A live change being stored: once it changed a stored message, `message_update` carries the
+   * message's whole view. A change for a message not stored yet is kept (`pending`) and shows in the
+   * message once it arrives; one that changed nothing (a repeated ack) publishes nothing.
+   */
+  private storeChange(sessionId: string, messageId: string, what: string, stored: Promise<ChangeOutcome>): void {
+    const write = stored
+      .then(async (outcome) => {
+        if (outcome === 'pending') this.logger.debug(`${what} of ${messageId} kept until the message is stored`, { sessionId });
+        if (outcome !== 'changed') return;
+        const view = await this.storage.messageView(sessionId, messageId);
+        if (view) this.publisher.publish(sessionId, 'message_update', { sessionId, message: view });
+      })
+      .catch((error: unknown) => this.logger.error(`${what} of ${messageId} not stored: ${errorText(error)}`, { sessionId }));
     this.trackLiveWrite(sessionId, write);
   }
 
@@ -263,6 +286,9 @@ const IGNORE_EVENTS: WhatsappClientListener = {
   onQr: () => undefined,
   onMessage: () => undefined,
   onMessageAck: () => undefined,
+  onMessageEdit: () => undefined,
+  onMessageRevoke: () => undefined,
+  onMessageReaction: () => undefined,
 };
 
 /**
