@@ -99,6 +99,7 @@ describe('loadConfig', () => {
       WWEBJS_MAX_RESTARTS: '0',
       WWEBJS_RESTART_DELAY_MS: '250',
       RESTORE_SESSIONS: '0',
+      KEEP_REVOKED_BODY: 'true',
     });
     expect(config).toEqual({
       port: 8080,
@@ -133,6 +134,7 @@ describe('loadConfig', () => {
         restartBaseDelayMs: 250,
       },
       restoreSessions: false,
+      keepRevokedBody: true,
     });
   });
 
