@@ -29,6 +29,12 @@ export interface PreparedMessages {
   batches: string[];
 }
 
+/** What a live change did, and the message's view when it changed a stored message. */
+export interface ChangeResult {
+  outcome: ChangeOutcome;
+  message: MessageView | null;
+}
+
 /** Rows per upsert statement at most (huge rows end a batch earlier: see BATCH_MAX_JSON_CHARS). */
 export const CHAT_BATCH_SIZE = 500;
 export const MESSAGE_BATCH_SIZE = 2000;
@@ -113,42 +119,57 @@ export class WhatsappStorageService {
    */
   async saveLiveMessage(sessionId: string, message: WaMessage): Promise<MessageView | null> {
     if (!isStorableChatId(message.chatId)) throw new Error(unstorableChatIdText(message.chatId));
-    await this.messageWrites.run(sessionId, () =>
-      this.dataSource.transaction(async (manager) => {
+    return this.messageWrites.run(sessionId, async () => {
+      await this.dataSource.transaction(async (manager) => {
         await this.chatRows.insertStub(sessionId, pgSafeText(message.chatId), message.chatId.endsWith('@g.us'), pgSafeTimestamp(message.timestamp), manager);
         await this.messageRows.upsert(sessionId, pgSafeText(message.chatId), pgSafeJson([toMessageRow(message)]), this.keepRevokedBody, manager);
-      }),
-    );
-    return this.messageView(sessionId, message.id);
+      });
+      return this.messageView(sessionId, message.id);
+    });
   }
 
   /** The highest ack wins; for a message not stored yet it is kept until the message arrives. */
-  updateMessageAck(sessionId: string, messageId: string, chatId: string, ack: number): Promise<ChangeOutcome> {
-    return this.messageWrites.run(sessionId, () => this.changeRows.ack(sessionId, pgSafeText(messageId), pgSafeText(chatId), pgSafeInt(ack)));
+  updateMessageAck(sessionId: string, messageId: string, chatId: string, ack: number): Promise<ChangeResult> {
+    return this.change(sessionId, messageId, () => this.changeRows.ack(sessionId, pgSafeText(messageId), pgSafeText(chatId), pgSafeInt(ack)));
   }
 
   /** An edit replaces the text and sets `editedAt`; kept until the message arrives when it is not stored yet. */
-  applyEdit(sessionId: string, edit: WaMessageEdit): Promise<ChangeOutcome> {
+  applyEdit(sessionId: string, edit: WaMessageEdit): Promise<ChangeResult> {
     const editedAt = pgSafeTimestamp(edit.editedAt) ?? 0;
-    return this.messageWrites.run(sessionId, () =>
+    return this.change(sessionId, edit.messageId, () =>
       this.changeRows.edit(sessionId, pgSafeText(edit.messageId), pgSafeText(edit.chatId), pgSafeText(edit.body), editedAt, this.keepRevokedBody),
     );
   }
 
   /** A deletion for everyone: the row stays, marked, without its text unless KEEP_REVOKED_BODY=true. */
-  applyRevoke(sessionId: string, revoke: WaMessageRevoke): Promise<ChangeOutcome> {
+  applyRevoke(sessionId: string, revoke: WaMessageRevoke): Promise<ChangeResult> {
     const revokedAt = pgSafeTimestamp(revoke.revokedAt) ?? 0;
-    return this.messageWrites.run(sessionId, () =>
+    return this.change(sessionId, revoke.messageId, () =>
       this.changeRows.revoke(sessionId, pgSafeText(revoke.messageId), pgSafeText(revoke.chatId), revokedAt, this.keepRevokedBody),
     );
   }
 
-  /** Sets, replaces or (`emoji: ""`) removes one sender's reaction; answers whether anything changed. */
-  applyReaction(sessionId: string, reaction: WaReaction): Promise<boolean> {
+  /**
+   * Sets, replaces or (`emoji: ""`) removes one sender's reaction. Reactions need no pending row:
+   * keyed by the message's id, one to a message not stored yet shows once it arrives.
+   */
+  applyReaction(sessionId: string, reaction: WaReaction): Promise<ChangeResult> {
     const timestamp = pgSafeTimestamp(reaction.timestamp) ?? 0;
-    return this.messageWrites.run(sessionId, () =>
-      this.changeRows.react(sessionId, pgSafeText(reaction.messageId), pgSafeText(reaction.senderId), pgSafeText(reaction.emoji), timestamp),
-    );
+    return this.change(sessionId, reaction.messageId, async () => {
+      const changed = await this.changeRows.react(sessionId, pgSafeText(reaction.messageId), pgSafeText(reaction.senderId), pgSafeText(reaction.emoji), timestamp);
+      return changed ? 'changed' : 'unchanged';
+    });
+  }
+
+  /**
+   * One live change, in the session's write order, with the message's view read right after it (in
+   * that order too, so that each view shows exactly the changes up to this one).
+   */
+  private change(sessionId: string, messageId: string, write: () => Promise<ChangeOutcome>): Promise<ChangeResult> {
+    return this.messageWrites.run(sessionId, async () => {
+      const outcome = await write();
+      return { outcome, message: outcome === 'changed' ? await this.messageView(sessionId, messageId) : null };
+    });
   }
 
   /** A stored message as clients see it, or `null` when it is not stored. */

@@ -4,8 +4,7 @@ import { toDataURL } from 'qrcode';
 import { SessionEntity } from '../../database/entities/session.entity';
 import { WhatsappClient, WhatsappClientFactory, WhatsappClientListener } from '../client/whatsapp-client.port';
 import { SessionStatus, WaMessage } from '../client/whatsapp.types';
-import { ChangeOutcome } from '../storage/message-change.repository';
-import { WhatsappStorageService } from '../whatsapp-storage.service';
+import { ChangeResult, WhatsappStorageService } from '../whatsapp-storage.service';
 import { EventPublisher } from '../event-publisher';
 import { SyncTracker } from '../sync/sync-tracker';
 import { LiveSession, SessionRegistry } from './session-registry';
@@ -203,14 +202,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
         current() && this.storeChange(sessionId, messageId, 'ack', this.storage.updateMessageAck(sessionId, messageId, chatId, ack)),
       onMessageEdit: (edit) => current() && this.storeChange(sessionId, edit.messageId, 'edit', this.storage.applyEdit(sessionId, edit)),
       onMessageRevoke: (revoke) => current() && this.storeChange(sessionId, revoke.messageId, 'deletion', this.storage.applyRevoke(sessionId, revoke)),
-      onMessageReaction: (reaction) =>
-        current() &&
-        this.storeChange(
-          sessionId,
-          reaction.messageId,
-          'reaction',
-          this.storage.applyReaction(sessionId, reaction).then((changed): ChangeOutcome => (changed ? 'changed' : 'unchanged')),
-        ),
+      onMessageReaction: (reaction) => current() && this.storeChange(sessionId, reaction.messageId, 'reaction', this.storage.applyReaction(sessionId, reaction)),
     };
   }
 
@@ -250,15 +242,14 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
    * message's whole view. A change for a message not stored yet is kept (`pending`) and shows in the
    * message once it arrives; one that changed nothing (a repeated ack) publishes nothing.
    */
-  private storeChange(sessionId: string, messageId: string, what: string, stored: Promise<ChangeOutcome>): void {
-    const write = stored
-      .then(async (outcome) => {
+  private storeChange(sessionId: string, messageId: string, what: string, stored: Promise<ChangeResult>): void {
+    const write = stored.then(
+      ({ outcome, message }) => {
         if (outcome === 'pending') this.logger.debug(`${what} of ${messageId} kept until the message is stored`, { sessionId });
-        if (outcome !== 'changed') return;
-        const view = await this.storage.messageView(sessionId, messageId);
-        if (view) this.publisher.publish(sessionId, 'message_update', { sessionId, message: view });
-      })
-      .catch((error: unknown) => this.logger.error(`${what} of ${messageId} not stored: ${errorText(error)}`, { sessionId }));
+        if (message) this.publisher.publish(sessionId, 'message_update', { sessionId, message });
+      },
+      (error: unknown) => this.logger.error(`${what} of ${messageId} not stored: ${errorText(error)}`, { sessionId }),
+    );
     this.trackLiveWrite(sessionId, write);
   }
 
