@@ -44,6 +44,7 @@
       $('sync-button').disabled = false;
     });
     socket.on('message', (e) => e.sessionId === state.sessionId && e.message.chatId === state.chatId && prependMessage(e.message));
+    socket.on('message_update', (e) => e.sessionId === state.sessionId && e.message.chatId === state.chatId && updateMessage(e.message));
     state.socket = socket;
   }
 
@@ -166,16 +167,60 @@
   function messageItem(message) {
     const item = document.createElement('li');
     item.className = message.fromMe ? 'me' : '';
-    const text = message.type === 'chat' ? message.body : `[${message.type}] ${message.body}`;
-    item.append(document.createTextNode(text));
+    item.dataset.id = message.id;
+    if (message.revoked) {
+      const deleted = document.createElement('em');
+      deleted.className = 'deleted';
+      // The text is there only with KEEP_REVOKED_BODY=true.
+      deleted.textContent = message.body ? `🚫 Deleted: ${message.body}` : '🚫 This message was deleted';
+      item.append(deleted);
+    } else {
+      const text = message.type === 'chat' ? message.body : `[${message.type}] ${message.body}`;
+      item.append(document.createTextNode(text));
+    }
     const meta = document.createElement('small');
     meta.textContent = `${message.author ? `${message.author} · ` : ''}${new Date(message.timestamp * 1000).toLocaleString()}`;
+    if (message.editedAt && !message.revoked) {
+      const edited = document.createElement('span');
+      edited.className = 'edited';
+      edited.textContent = ' · edited';
+      edited.title = `Edited ${new Date(message.editedAt * 1000).toLocaleString()}`;
+      meta.append(edited);
+    }
     item.append(meta);
+    if (message.reactions && message.reactions.length) item.append(reactionsLine(message.reactions));
     return item;
   }
 
+  /** One chip per emoji, with its count, and who reacted in its tooltip. */
+  function reactionsLine(reactions) {
+    const line = document.createElement('div');
+    line.className = 'reactions';
+    const byEmoji = new Map();
+    for (const r of reactions) byEmoji.set(r.emoji, [...(byEmoji.get(r.emoji) || []), r.senderId]);
+    for (const [emoji, senders] of byEmoji) {
+      const chip = document.createElement('span');
+      chip.textContent = senders.length > 1 ? `${emoji} ${senders.length}` : emoji;
+      chip.title = senders.join(', ');
+      line.append(chip);
+    }
+    return line;
+  }
+
+  function shownMessage(id) {
+    return [...$('messages').children].find((item) => item.dataset.id === id);
+  }
+
   function prependMessage(message) {
-    $('messages').prepend(messageItem(message));
+    const shown = shownMessage(message.id);
+    if (shown) shown.replaceWith(messageItem(message));
+    else $('messages').prepend(messageItem(message));
+  }
+
+  /** message_update: the whole view of a changed message; replaces it where it is shown. */
+  function updateMessage(message) {
+    const shown = shownMessage(message.id);
+    if (shown) shown.replaceWith(messageItem(message));
   }
 
   $('start-form').onsubmit = async (event) => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Server, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,20 @@ describe('start-up refuses a bad configuration', () => {
         '  - CORS_ORIGINS must be * or a comma-separated list of http:// or https:// origins with no path, such as https://app.example.com,http://localhost:5173 (not origins: "notaurl")',
         '',
       ].join('\n'),
+    );
+  }, PROCESS_TEST_TIMEOUT_MS);
+
+  it('a malformed entry of the account\'s "live" list: exit 1 naming the entry', async () => {
+    const path = join(root, 'bad-live.json');
+    const live = [
+      { afterMs: 100, type: 'edit', messageId: 'false_a@c.us_1', body: 'fine' },
+      { afterMs: 200, type: 'reaction', messageId: 'false_a@c.us_NOPE', senderId: 'x@c.us', emoji: '👍' },
+    ];
+    writeFileSync(path, JSON.stringify({ chats: [{ id: 'a@c.us', messages: [{ id: 'false_a@c.us_1', body: 'hi' }] }], live }));
+    const service = launch({ SIMULATED_ACCOUNT: path, EMBEDDED_PG_DATA_DIR: join(root, 'never-started-live'), EMBEDDED_PG_PORT: String(await freePort()) });
+    expect(await service.exited).toEqual({ code: 1, signal: null });
+    expect(service.log).toBe(
+      `Invalid configuration:\n  - SIMULATED_ACCOUNT must be demo or the path of a readable account JSON file (got "${path}": the file: live[1].messageId "false_a@c.us_NOPE" is not a message of the account or of an earlier live message)\n`,
     );
   }, PROCESS_TEST_TIMEOUT_MS);
 

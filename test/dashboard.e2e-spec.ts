@@ -17,7 +17,8 @@ describe('dashboard page in a real browser', () => {
 
   beforeAll(async () => {
     // The phone scans when the test says so: a timed scan could make 'qr' pass before a slow page shows it.
-    t = await TestApp.start({ account: demoAccount({ scanAfterMs: 600_000, fetchLatencyMs: 5 }) });
+    // Its live traffic too: the test reports the changes it checks itself.
+    t = await TestApp.start({ account: demoAccount({ scanAfterMs: 600_000, fetchLatencyMs: 5, liveAfterMs: 600_000 }) });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
@@ -81,6 +82,29 @@ describe('dashboard page in a real browser', () => {
     await page.locator('#messages li').first().waitFor();
     expect(await page.locator('#messages li').count()).toBe(30);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-chat.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('shows edits, deletions and reactions of the open chat as their message_update arrives', async () => {
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const items = page.locator('#messages li');
+    const [newest, second] = [await items.nth(0).getAttribute('data-id'), await items.nth(1).getAttribute('data-id')];
+    const [{ chat_id: chatId }] = await t.db.query<{ chat_id: string }>('SELECT chat_id FROM messages WHERE session_id = $1 AND wa_id = $2', ['browser', newest]);
+    t.whatsapp.clientOf('browser')!.report((l) => {
+      l.onMessageEdit({ messageId: newest!, chatId, body: 'edited in the browser test', editedAt: 1_764_160_000 });
+      l.onMessageReaction({ messageId: newest!, chatId, senderId: '1@c.us', emoji: '👍', timestamp: 1_764_160_001 });
+      l.onMessageReaction({ messageId: newest!, chatId, senderId: '2@c.us', emoji: '👍', timestamp: 1_764_160_002 });
+      l.onMessageRevoke({ messageId: second!, chatId, revokedAt: 1_764_160_003 });
+    });
+    await page.locator('#messages li', { hasText: '👍 2' }).waitFor();
+    await page.locator('#messages li .deleted').waitFor();
+    expect(await items.nth(0).locator('.edited').textContent()).toBe(' · edited');
+    expect(await items.nth(0).textContent()).toContain('edited in the browser test');
+    expect(await items.nth(0).locator('.reactions span').getAttribute('title')).toBe('1@c.us, 2@c.us');
+    expect(await items.nth(1).locator('.deleted').textContent()).toBe('🚫 This message was deleted');
+    expect(await items.count()).toBe(30);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-changes.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   });
 });

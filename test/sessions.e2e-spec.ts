@@ -27,6 +27,8 @@ interface SessionBody {
 
 /** A message as the API answers it. */
 type MessageBody = MessageView;
+/** The change fields of a message that was never edited, deleted or reacted to. */
+const UNCHANGED = { editedAt: null, revoked: false, revokedAt: null, reactions: [] };
 
 interface MessagePage {
   messages: MessageBody[];
@@ -461,7 +463,7 @@ describe('sessions', () => {
       };
       return { ...base, raw: { ...base, from: base.chatId, to: 'me', _data: { notifyName: 'Eve' } } };
     };
-    const view = ({ raw: _raw, ...message }: WaMessage) => message;
+    const view = ({ raw: _raw, ...message }: WaMessage) => ({ ...message, ...UNCHANGED });
 
     it('stores a live message and emits it as `message` {sessionId, message} to the session\'s room only', async () => {
       await ready('lm-a');
@@ -487,6 +489,10 @@ describe('sessions', () => {
             timestamp: 1764151000,
             hasMedia: false,
             ack: 1,
+            editedAt: null,
+            revoked: false,
+            revokedAt: null,
+            reactions: [],
           },
         },
       ]);
@@ -615,9 +621,10 @@ describe('sessions', () => {
         timestamp: 1764150000,
         hasMedia: false,
         ack: 2,
+        ...UNCHANGED,
       });
       expect(pages[7].messages).toEqual([
-        { id: 'false_paged@c.us_3EB0000000', chatId: 'paged@c.us', fromMe: false, author: null, body: 'message 0 of paged@c.us', type: 'chat', timestamp: 1764150000 - 49 * 60, hasMedia: false, ack: 0 },
+        { id: 'false_paged@c.us_3EB0000000', chatId: 'paged@c.us', fromMe: false, author: null, body: 'message 0 of paged@c.us', type: 'chat', timestamp: 1764150000 - 49 * 60, hasMedia: false, ack: 0, ...UNCHANGED },
       ]);
     });
 

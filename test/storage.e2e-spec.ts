@@ -1,11 +1,13 @@
 import { DataSource, Logger } from 'typeorm';
 import { ChatEntity } from '../src/database/entities/chat.entity';
 import { MessageEntity } from '../src/database/entities/message.entity';
+import { MessageReactionEntity } from '../src/database/entities/message-reaction.entity';
 import { SyncRunEntity } from '../src/database/entities/sync-run.entity';
 import { typeOrmOptions } from '../src/database/typeorm-options';
 import { WaChat, WaMessage } from '../src/whatsapp/client/whatsapp.types';
 import { ChatRepository } from '../src/whatsapp/storage/chat.repository';
 import { MessageRepository } from '../src/whatsapp/storage/message.repository';
+import { MessageChangeRepository } from '../src/whatsapp/storage/message-change.repository';
 import { decodeCursor, encodeCursor, MessageCursor } from '../src/whatsapp/storage/message-cursor';
 import { UPSERT_CHATS_SQL, UPSERT_MESSAGES_SQL } from '../src/whatsapp/storage/upsert-sql';
 import { CHAT_BATCH_SIZE, MESSAGE_BATCH_SIZE, WhatsappStorageService } from '../src/whatsapp/whatsapp-storage.service';
@@ -116,6 +118,8 @@ describe('WhatsappStorageService on PostgreSQL', () => {
       new ChatRepository(dataSource.getRepository(ChatEntity)),
       new MessageRepository(dataSource.getRepository(MessageEntity)),
       new SyncRunRepository(dataSource.getRepository(SyncRunEntity)),
+      new MessageChangeRepository(dataSource.getRepository(MessageEntity), dataSource.getRepository(MessageReactionEntity)),
+      { keepRevokedBody: false },
     );
   });
 
@@ -428,7 +432,7 @@ describe('WhatsappStorageService on PostgreSQL', () => {
         { wa_id: 'neg@c.us', unread_count: 0 },
       ]);
       expect((await messageRows('range', list.map((m) => m.id))).map((r) => r.ack)).toEqual([2147483647, -2147483648, 0]);
-      await storage.updateMessageAck('range', list[2].id, 5e9);
+      await storage.updateMessageAck('range', list[2].id, 'big@c.us', 5e9);
       expect((await messageRows('range', [list[2].id])).map((r) => r.ack)).toEqual([2147483647]);
     });
 

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Chat, Client, GroupChat, LocalAuth, Message } from 'whatsapp-web.js';
+import { Chat, Client, GroupChat, LocalAuth, Message, Reaction } from 'whatsapp-web.js';
+import { mapEdit, mapReaction, mapRevoke } from '../src/whatsapp/client/wwebjs/wwebjs-mappers';
 import {
   FAKE_WEB_VERSION,
   FakeAccount,
@@ -112,7 +113,10 @@ class EventLog {
   }
 }
 
-const EVENTS = ['qr', 'authenticated', 'auth_failure', 'ready', 'loading_screen', 'message', 'message_create', 'message_ack', 'disconnected'];
+const EVENTS = [
+  'qr', 'authenticated', 'auth_failure', 'ready', 'loading_screen', 'message', 'message_create', 'message_ack',
+  'message_edit', 'message_revoke_everyone', 'message_reaction', 'disconnected',
+];
 
 const root = mkdtempSync(join(tmpdir(), 'wwebjs-fake-page-'));
 const cacheDir = join(root, 'web-cache');
@@ -294,6 +298,28 @@ describe('a new login: QR, scan, ready, then data and live events', () => {
     expect(ack).toBe(3);
     expect(message.ack).toBe(3);
     expect(log.events.filter((e) => e.name === 'message' && (e.args[0] as Message).id._serialized === sent.id)).toEqual([]);
+  });
+
+  it("editMessage, revokeMessage and react make the client emit message_edit, message_revoke_everyone and message_reaction, which the adapter's mappers read", async () => {
+    const sent = { chatId: ALICE, id: `true_${ALICE}_LIVE4`, fromMe: true, body: 'see you at 5', timestamp: 1764150700 };
+    await fakeWa(client, (api, msg: typeof sent) => api.receiveMessage(msg), sent);
+    await log.waitFor<[Message]>('message_create', (m) => m.id._serialized === sent.id);
+
+    await fakeWa(client, (api, id: string) => api.editMessage(id, 'see you at 6', 1764150800123), sent.id);
+    const [edited, newBody, prevBody] = await log.waitFor<[Message, string, string]>('message_edit', (m) => m.id._serialized === sent.id);
+    expect([newBody, prevBody]).toEqual(['see you at 6', 'see you at 5']);
+    expect(mapEdit(edited, newBody, 1)).toEqual({ messageId: sent.id, chatId: ALICE, body: 'see you at 6', editedAt: 1764150800 });
+
+    await fakeWa(client, (api, id: string) => api.react(id, '5511977770000@c.us', '👍', 1764150900000), sent.id);
+    const [reaction] = await log.waitFor<[Reaction]>('message_reaction', (r) => r.msgId._serialized === sent.id);
+    expect(mapReaction(reaction)).toEqual({ messageId: sent.id, chatId: ALICE, senderId: '5511977770000@c.us', emoji: '👍', timestamp: 1764150900 });
+
+    await fakeWa(client, (api, id: string) => api.revokeMessage(id), sent.id);
+    const [revoked] = await log.waitFor<[Message]>('message_revoke_everyone', (m) => m.id._serialized === sent.id);
+    expect(revoked.type).toBe('revoked');
+    expect(mapRevoke(revoked, 42)).toEqual({ messageId: sent.id, chatId: ALICE, revokedAt: 42 });
+    // The text going away is no edit: one message_edit in all.
+    expect(log.events.filter((e) => e.name === 'message_edit')).toHaveLength(1);
   });
 
   it('the page provides every module the library asked for (a version bump names the new ones here)', async () => {

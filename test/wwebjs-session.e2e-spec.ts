@@ -154,21 +154,44 @@ describe('whatsapp-web.js provider, end to end', () => {
     ]);
   });
 
-  it('stores and emits a live message, and a change of its ack', async () => {
+  it('stores and emits a live message, then each change of it (ack, edit, reaction, deletion) as message_update', async () => {
     const socket = await t.socket();
     const log = new EventLog(socket);
     expect(await emitWithAck(socket, 'join-session', { sessionId: 'real' })).toEqual({ ok: true });
     const live = { chatId: ALICE, id: `true_${ALICE}_3EB0L1`, fromMe: true, body: 'sent from the phone', timestamp: T + 60, ack: 1 };
+    const view = {
+      id: live.id, chatId: ALICE, fromMe: true, author: null, body: live.body, type: 'chat', timestamp: live.timestamp, hasMedia: false, ack: 1,
+      editedAt: null as number | null, revoked: false, revokedAt: null as number | null, reactions: [] as unknown[],
+    };
 
     await page('real', (api) => api.receiveMessage({ chatId: '5511999990001@c.us', id: 'true_5511999990001@c.us_3EB0L1', fromMe: true, body: 'sent from the phone', timestamp: 1764150060, ack: 1 }));
     await log.waitFor('message');
     expect(log.of('message')).toEqual([
-      { sessionId: 'real', message: { id: live.id, chatId: ALICE, fromMe: true, author: null, body: live.body, type: 'chat', timestamp: live.timestamp, hasMedia: false, ack: 1 } },
+      { sessionId: 'real', message: { ...view, body: live.body, ack: 1 } },
     ]);
     expect(await t.db.query(`SELECT body, ack FROM messages WHERE session_id = 'real' AND wa_id = $1`, [live.id])).toEqual([{ body: live.body, ack: 1 }]);
 
     await page('real', (api) => api.setAck('true_5511999990001@c.us_3EB0L1', 3));
-    await waitFor(async () => (await t.db.query<{ ack: number }>(`SELECT ack FROM messages WHERE session_id = 'real' AND wa_id = $1`, [live.id]))[0].ack === 3, 'ack 3 stored');
+    await log.waitFor('message_update');
+    await page('real', (api) => api.editMessage('true_5511999990001@c.us_3EB0L1', 'sent from the phone, edited', 1764150090500));
+    await log.waitFor('message_update', 2);
+    await page('real', (api) => api.react('true_5511999990001@c.us_3EB0L1', '5511999990001@c.us', '👍', 1764150100000));
+    await log.waitFor('message_update', 3);
+    await page('real', (api) => api.revokeMessage('true_5511999990001@c.us_3EB0L1'));
+    await log.waitFor('message_update', 4);
+
+    const edited = { ...view, body: 'sent from the phone, edited', ack: 3, editedAt: 1764150090 };
+    const reactions = [{ senderId: ALICE, emoji: '👍', timestamp: 1764150100 }];
+    const updates = log.of<{ message: typeof view }>('message_update');
+    expect(updates).toEqual([
+      { sessionId: 'real', message: { ...view, body: live.body, ack: 3 } },
+      { sessionId: 'real', message: edited },
+      { sessionId: 'real', message: { ...edited, reactions } },
+      { sessionId: 'real', message: { ...edited, reactions, body: '', revoked: true, revokedAt: expect.any(Number) } },
+    ]);
+    expect(
+      await t.db.query(`SELECT body, type, ack, edited_at::int, revoked, raw ? 'body' AS raw_body FROM messages WHERE session_id = 'real' AND wa_id = $1`, [live.id]),
+    ).toEqual([{ body: '', type: 'chat', ack: 3, edited_at: 1764150090, revoked: true, raw_body: false }]);
   });
 
   it('starts again after a stop without a new QR (LocalAuth), and closes its browser on stop', async () => {

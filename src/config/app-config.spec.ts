@@ -44,6 +44,7 @@ const DEFAULTS: AppConfig = {
     restartBaseDelayMs: 2000,
   },
   restoreSessions: true,
+      keepRevokedBody: false,
 };
 
 function configError(env: Record<string, string>): ConfigError {
@@ -98,6 +99,7 @@ describe('loadConfig', () => {
       WWEBJS_MAX_RESTARTS: '0',
       WWEBJS_RESTART_DELAY_MS: '250',
       RESTORE_SESSIONS: '0',
+      KEEP_REVOKED_BODY: 'true',
     });
     expect(config).toEqual({
       port: 8080,
@@ -132,6 +134,7 @@ describe('loadConfig', () => {
         restartBaseDelayMs: 250,
       },
       restoreSessions: false,
+      keepRevokedBody: true,
     });
   });
 

@@ -59,6 +59,8 @@ export interface AppConfig {
   wwebjs: WwebjsConfig;
   /** Start again, at boot, the sessions that were logged in when the service stopped. */
   restoreSessions: boolean;
+  /** Keep the text of a message deleted for everyone (by default it is dropped, the row stays). */
+  keepRevokedBody: boolean;
 }
 
 export interface RateLimitConfig {
@@ -123,6 +125,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       restartBaseDelayMs: read.int('WWEBJS_RESTART_DELAY_MS', 2000, 0, 600_000),
     },
     restoreSessions: read.bool('RESTORE_SESSIONS', true),
+    keepRevokedBody: read.bool('KEEP_REVOKED_BODY', false),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

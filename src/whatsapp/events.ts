@@ -45,6 +45,12 @@ export interface MessagePayload {
   message: MessageView;
 }
 
+/** `message_update`: the whole view of a stored message after a change to it (edit, deletion, reaction, ack) was stored. */
+export interface MessageUpdatePayload {
+  sessionId: string;
+  message: MessageView;
+}
+
 /** Every event the service publishes about a session, by name: the one map that types them all. */
 export interface SessionEvents {
   sync_chats: SyncChatsPayload;
@@ -53,6 +59,7 @@ export interface SessionEvents {
   session_status: SessionStatusPayload;
   qr: QrPayload;
   message: MessagePayload;
+  message_update: MessageUpdatePayload;
 }
 
 export type SessionEventName = keyof SessionEvents;

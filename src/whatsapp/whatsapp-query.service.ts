@@ -1,5 +1,5 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
-import { ChatView, MessagePage, messageRowToView, toChatView } from './chats/chat.view';
+import { ChatView, MessagePage, messageRowToView, reactionsByMessage, toChatView } from './chats/chat.view';
 import { SessionService } from './session/session.service';
 import { decodeCursor, encodeCursor } from './storage/message-cursor';
 import { SyncRunRepository } from './sync/sync-run.repository';
@@ -36,8 +36,9 @@ export class WhatsappQueryService {
     const rows = await this.storage.listMessages(sessionId, chatId, limit + 1, cursor);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
+    const reactions = reactionsByMessage(await this.storage.reactionsOf(sessionId, page.map((row) => row.waId)));
     return {
-      messages: page.map(messageRowToView),
+      messages: page.map((row) => messageRowToView(row, reactions)),
       nextCursor: rows.length > limit && last ? encodeCursor({ timestamp: last.timestamp, id: last.id }) : null,
     };
   }

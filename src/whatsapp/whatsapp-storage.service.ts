@@ -1,9 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { KeyedSerial } from '../common/keyed-serial';
 import { ChatEntity } from '../database/entities/chat.entity';
 import { MessageEntity } from '../database/entities/message.entity';
-import { WaChat, WaMessage } from './client/whatsapp.types';
+import { MessageReactionEntity } from '../database/entities/message-reaction.entity';
+import { MessageView, messageRowToView, reactionsByMessage } from './chats/chat.view';
+import { WaChat, WaMessage, WaMessageEdit, WaMessageRevoke, WaReaction } from './client/whatsapp.types';
+import { ChangeOutcome, MessageChangeRepository } from './storage/message-change.repository';
 import { ChatRepository, toChatRow } from './storage/chat.repository';
 import { MessageRepository, toMessageRow } from './storage/message.repository';
 import { MessageCursor } from './storage/message-cursor';
@@ -24,23 +29,41 @@ export interface PreparedMessages {
   batches: string[];
 }
 
+/** What a live change did, and the message's view when it changed a stored message. */
+export interface ChangeResult {
+  outcome: ChangeOutcome;
+  message: MessageView | null;
+}
+
 /** Rows per upsert statement at most (huge rows end a batch earlier: see BATCH_MAX_JSON_CHARS). */
 export const CHAT_BATCH_SIZE = 500;
 export const MESSAGE_BATCH_SIZE = 2000;
 
 /**
  * The one way in to stored chats and messages: what a row may hold, batches, and which writes share
- * a transaction. The SQL is the repositories' (storage/chat.repository.ts, message.repository.ts).
+ * a transaction. The SQL is the repositories' (storage/chat.repository.ts, message.repository.ts,
+ * message-change.repository.ts).
+ *
+ * Message writes and live changes of one session run one after another (`messageWrites`): a change
+ * for a message not stored yet is kept as pending and applied by the write that stores the message,
+ * and this order is what guarantees that the write sees it (or that the change sees the message).
  */
 @Injectable()
 export class WhatsappStorageService {
+  private readonly messageWrites = new KeyedSerial();
+  private readonly keepRevokedBody: boolean;
+
   constructor(
     /** For transactions only: the statements are the repositories'. */
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly chatRows: ChatRepository,
     private readonly messageRows: MessageRepository,
     private readonly runRows: SyncRunRepository,
-  ) {}
+    private readonly changeRows: MessageChangeRepository,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'keepRevokedBody'>,
+  ) {
+    this.keepRevokedBody = config.keepRevokedBody;
+  }
 
   /**
    * Upserts every chat in multi-row batches, then awaits `onProgress` for each chat in order: that is
@@ -78,26 +101,87 @@ export class WhatsappStorageService {
   async writeMessages(prepared: PreparedMessages): Promise<number> {
     const { sessionId, chatId, batches } = prepared;
     if (batches.length === 0) return 0;
-    // One statement is atomic on its own: no BEGIN/COMMIT round trips for the common case.
-    if (batches.length === 1) return this.messageRows.upsert(sessionId, chatId, batches[0]);
-    return this.dataSource.transaction(async (manager) => {
-      let held = 0;
-      for (const batch of batches) held += await this.messageRows.upsert(sessionId, chatId, batch, manager);
-      return held;
+    const keep = this.keepRevokedBody;
+    return this.messageWrites.run(sessionId, () => {
+      // One statement is atomic on its own: no BEGIN/COMMIT round trips for the common case.
+      if (batches.length === 1) return this.messageRows.upsert(sessionId, chatId, batches[0], keep);
+      return this.dataSource.transaction(async (manager) => {
+        let held = 0;
+        for (const batch of batches) held += await this.messageRows.upsert(sessionId, chatId, batch, keep, manager);
+        return held;
+      });
     });
   }
 
-  /** Stores one live message, with a placeholder chat row when the chat was never synced. */
-  async saveLiveMessage(sessionId: string, message: WaMessage): Promise<void> {
+  /**
+   * Stores one live message, with a placeholder chat row when the chat was never synced, and answers
+   * it as stored (with the changes that were waiting for it, and its reactions).
+   */
+  async saveLiveMessage(sessionId: string, message: WaMessage): Promise<MessageView | null> {
     if (!isStorableChatId(message.chatId)) throw new Error(unstorableChatIdText(message.chatId));
-    await this.dataSource.transaction(async (manager) => {
-      await this.chatRows.insertStub(sessionId, pgSafeText(message.chatId), message.chatId.endsWith('@g.us'), pgSafeTimestamp(message.timestamp), manager);
-      await this.messageRows.upsert(sessionId, pgSafeText(message.chatId), pgSafeJson([toMessageRow(message)]), manager);
+    return this.messageWrites.run(sessionId, async () => {
+      await this.dataSource.transaction(async (manager) => {
+        await this.chatRows.insertStub(sessionId, pgSafeText(message.chatId), message.chatId.endsWith('@g.us'), pgSafeTimestamp(message.timestamp), manager);
+        await this.messageRows.upsert(sessionId, pgSafeText(message.chatId), pgSafeJson([toMessageRow(message)]), this.keepRevokedBody, manager);
+      });
+      return this.messageView(sessionId, message.id);
     });
   }
 
-  async updateMessageAck(sessionId: string, messageId: string, ack: number): Promise<void> {
-    await this.messageRows.updateAck(sessionId, messageId, pgSafeInt(ack));
+  /** The highest ack wins; for a message not stored yet it is kept until the message arrives. */
+  updateMessageAck(sessionId: string, messageId: string, chatId: string, ack: number): Promise<ChangeResult> {
+    return this.change(sessionId, messageId, () => this.changeRows.ack(sessionId, pgSafeText(messageId), pgSafeText(chatId), pgSafeInt(ack)));
+  }
+
+  /** An edit replaces the text and sets `editedAt`; kept until the message arrives when it is not stored yet. */
+  applyEdit(sessionId: string, edit: WaMessageEdit): Promise<ChangeResult> {
+    const editedAt = pgSafeTimestamp(edit.editedAt) ?? 0;
+    return this.change(sessionId, edit.messageId, () =>
+      this.changeRows.edit(sessionId, pgSafeText(edit.messageId), pgSafeText(edit.chatId), pgSafeText(edit.body), editedAt, this.keepRevokedBody),
+    );
+  }
+
+  /** A deletion for everyone: the row stays, marked, without its text unless KEEP_REVOKED_BODY=true. */
+  applyRevoke(sessionId: string, revoke: WaMessageRevoke): Promise<ChangeResult> {
+    const revokedAt = pgSafeTimestamp(revoke.revokedAt) ?? 0;
+    return this.change(sessionId, revoke.messageId, () =>
+      this.changeRows.revoke(sessionId, pgSafeText(revoke.messageId), pgSafeText(revoke.chatId), revokedAt, this.keepRevokedBody),
+    );
+  }
+
+  /**
+   * Sets, replaces or (`emoji: ""`) removes one sender's reaction. Reactions need no pending row:
+   * keyed by the message's id, one to a message not stored yet shows once it arrives.
+   */
+  applyReaction(sessionId: string, reaction: WaReaction): Promise<ChangeResult> {
+    const timestamp = pgSafeTimestamp(reaction.timestamp) ?? 0;
+    return this.change(sessionId, reaction.messageId, async () => {
+      const changed = await this.changeRows.react(sessionId, pgSafeText(reaction.messageId), pgSafeText(reaction.senderId), pgSafeText(reaction.emoji), timestamp);
+      return changed ? 'changed' : 'unchanged';
+    });
+  }
+
+  /**
+   * One live change, in the session's write order, with the message's view read right after it (in
+   * that order too, so that each view shows exactly the changes up to this one).
+   */
+  private change(sessionId: string, messageId: string, write: () => Promise<ChangeOutcome>): Promise<ChangeResult> {
+    return this.messageWrites.run(sessionId, async () => {
+      const outcome = await write();
+      return { outcome, message: outcome === 'changed' ? await this.messageView(sessionId, messageId) : null };
+    });
+  }
+
+  /** A stored message as clients see it, or `null` when it is not stored. */
+  async messageView(sessionId: string, messageId: string): Promise<MessageView | null> {
+    const row = await this.changeRows.findMessage(sessionId, pgSafeText(messageId));
+    if (!row) return null;
+    return messageRowToView(row, reactionsByMessage(await this.changeRows.reactionsOf(sessionId, [row.waId])));
+  }
+
+  /** The reactions to these messages, oldest first. */
+  reactionsOf(sessionId: string, messageIds: readonly string[]): Promise<MessageReactionEntity[]> {
+    return this.changeRows.reactionsOf(sessionId, messageIds);
   }
 
   /** Stored chats, newest activity first. */
@@ -114,10 +198,11 @@ export class WhatsappStorageService {
     return this.messageRows.page(sessionId, chatId, limit, before);
   }
 
-  /** Removes everything stored for a session (`DELETE ...?purge=true`). */
+  /** Removes everything stored for a session (`DELETE ...?purge=true`): chats, messages, reactions, pending changes, runs. */
   async purgeSession(sessionId: string): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
       await this.messageRows.deleteSession(sessionId, manager);
+      await this.changeRows.deleteSession(sessionId, manager);
       await this.chatRows.deleteSession(sessionId, manager);
       await this.runRows.deleteSession(sessionId, manager);
     });

@@ -8,6 +8,7 @@ import { SessionRepository } from './session/session.repository';
 import { SessionService } from './session/session.service';
 import { ChatRepository } from './storage/chat.repository';
 import { MessageRepository } from './storage/message.repository';
+import { MessageChangeRepository } from './storage/message-change.repository';
 import { SyncRunRepository } from './sync/sync-run.repository';
 import { SyncTracker } from './sync/sync-tracker';
 import { WhatsappQueryService } from './whatsapp-query.service';
@@ -32,6 +33,7 @@ import { WhatsappWebService } from './whatsapp-web.service';
     SyncRunRepository,
     ChatRepository,
     MessageRepository,
+    MessageChangeRepository,
     SyncTracker,
   ],
 })

@@ -20,11 +20,20 @@ export class HookedSimulatedClient extends SimulatedWhatsappClient {
   constructor(
     sessionId: string,
     accountOf: () => SimulatedAccount,
-    listener: WhatsappClientListener,
+    private readonly reportsTo: WhatsappClientListener,
     logins: SimulatedLoginStore,
     private readonly beforeFetch: FetchHook,
   ) {
-    super(sessionId, accountOf, listener, logins);
+    super(sessionId, accountOf, reportsTo, logins);
+  }
+
+  /**
+   * Reports a message change (edit, deletion, reaction, ack) as a provider would, while ready, and
+   * leaves the account as it is: the message may not be stored yet, and a sync fetches it unchanged.
+   */
+  report(change: (listener: WhatsappClientListener) => void): void {
+    this.assertReady();
+    change(this.reportsTo);
   }
 
   override async fetchMessages(chatId: string, limit: number): Promise<WaMessage[]> {

@@ -40,8 +40,21 @@ export class MessageEntity extends Timestamped {
   @Column({ name: 'has_media', type: 'boolean' })
   hasMedia: boolean;
 
+  /** The highest ack seen (live or fetched). */
   @Column({ type: 'integer' })
   ack: number;
+
+  /** Unix seconds of the latest edit; `null` when never edited. */
+  @Column({ name: 'edited_at', type: 'bigint', nullable: true, transformer: bigintAsNumber })
+  editedAt: number | null;
+
+  /** Deleted for everyone: the row stays, its text is dropped unless KEEP_REVOKED_BODY=true. */
+  @Column({ type: 'boolean', default: false })
+  revoked: boolean;
+
+  /** Unix seconds at which the deletion was seen. */
+  @Column({ name: 'revoked_at', type: 'bigint', nullable: true, transformer: bigintAsNumber })
+  revokedAt: number | null;
 
   @Column({ type: 'jsonb' })
   raw: RawObject;

@@ -4,7 +4,7 @@ import { strictBool, strictInt } from '../../transport/strict-query';
 import { SessionParams } from '../session/session.dto';
 import { isStorableChatIdParam, MAX_CHAT_ID_BYTES } from '../storage/pg-safe';
 import { SyncQuery } from '../sync/sync.dto';
-import { ChatView, MessagePage, MessageView } from './chat.view';
+import { ChatView, MessagePage, MessageView, ReactionView } from './chat.view';
 
 /** Messages per page when the query names no `limit`, and the most it may name. */
 export const DEFAULT_MESSAGE_PAGE_LIMIT = 50;
@@ -61,6 +61,12 @@ export class ChatDto implements ChatView {
   @ApiProperty({ format: 'date-time', description: 'When the stored row last changed' }) updatedAt: string;
 }
 
+export class ReactionDto implements ReactionView {
+  @ApiProperty({ example: '5511988887777@c.us' }) senderId: string;
+  @ApiProperty({ example: '👍' }) emoji: string;
+  @ApiProperty({ description: 'Unix seconds' }) timestamp: number;
+}
+
 export class MessageDto implements MessageView {
   @ApiProperty({ example: 'true_5511999990000@c.us_3EB0C767D26A1D8E0A2B' }) id: string;
   @ApiProperty() chatId: string;
@@ -70,7 +76,11 @@ export class MessageDto implements MessageView {
   @ApiProperty({ example: 'chat' }) type: string;
   @ApiProperty({ description: 'Unix seconds' }) timestamp: number;
   @ApiProperty() hasMedia: boolean;
-  @ApiProperty({ description: 'Delivery state: 0 pending ... 3 read' }) ack: number;
+  @ApiProperty({ description: 'Delivery state: 0 pending ... 3 read; the highest seen' }) ack: number;
+  @ApiProperty({ type: Number, nullable: true, description: 'Unix seconds of the latest edit; null when never edited' }) editedAt: number | null;
+  @ApiProperty({ description: 'Deleted for everyone (its text is dropped unless KEEP_REVOKED_BODY=true)' }) revoked: boolean;
+  @ApiProperty({ type: Number, nullable: true, description: 'Unix seconds at which the deletion was seen; null when not deleted' }) revokedAt: number | null;
+  @ApiProperty({ type: () => [ReactionDto], description: 'One per sender, oldest first; [] when none' }) reactions: ReactionDto[];
 }
 
 export class MessagePageDto implements MessagePage {

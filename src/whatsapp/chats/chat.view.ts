@@ -1,12 +1,30 @@
 import { ChatEntity } from '../../database/entities/chat.entity';
 import { MessageEntity } from '../../database/entities/message.entity';
+import { MessageReactionEntity } from '../../database/entities/message-reaction.entity';
 import { WaChat, WaMessage } from '../client/whatsapp.types';
 
 /** A stored chat as clients see it: WhatsApp's id, never our database key, and when the row last changed. */
 export type ChatView = Omit<WaChat, 'raw'> & { updatedAt: string };
 
-/** A stored message as clients see it (REST and the `message` event): the typed fields, no raw. */
-export type MessageView = Omit<WaMessage, 'raw'>;
+/** One sender's reaction to a message. */
+export interface ReactionView {
+  senderId: string;
+  emoji: string;
+  /** Unix seconds. */
+  timestamp: number;
+}
+
+/**
+ * A stored message as clients see it (REST, `message` and `message_update`): the typed fields, no
+ * raw, and its changes: `editedAt` (`null` when never edited), `revoked` with `revokedAt` (`false` /
+ * `null` when not deleted for everyone), `reactions` (`[]` when none), oldest first.
+ */
+export type MessageView = Omit<WaMessage, 'raw' | 'editedAt'> & {
+  editedAt: number | null;
+  revoked: boolean;
+  revokedAt: number | null;
+  reactions: ReactionView[];
+};
 
 /** A page of `GET /session/:id/chats/:chatId/messages`. */
 export interface MessagePage {
@@ -27,12 +45,8 @@ export function toChatView(row: ChatEntity): ChatView {
   };
 }
 
-export function toMessageView(message: WaMessage): MessageView {
-  const { id, chatId, fromMe, author, body, type, timestamp, hasMedia, ack } = message;
-  return { id, chatId, fromMe, author, body, type, timestamp, hasMedia, ack };
-}
-
-export function messageRowToView(row: MessageEntity): MessageView {
+/** A stored row and its reactions (see `reactionsByMessage`). */
+export function messageRowToView(row: MessageEntity, reactions: ReadonlyMap<string, ReactionView[]> = new Map()): MessageView {
   return {
     id: row.waId,
     chatId: row.chatId,
@@ -43,5 +57,20 @@ export function messageRowToView(row: MessageEntity): MessageView {
     timestamp: row.timestamp,
     hasMedia: row.hasMedia,
     ack: row.ack,
+    editedAt: row.editedAt,
+    revoked: row.revoked,
+    revokedAt: row.revokedAt,
+    reactions: reactions.get(row.waId) ?? [],
   };
+}
+
+/** Reaction rows grouped by the message they react to, in the rows' order. */
+export function reactionsByMessage(rows: readonly MessageReactionEntity[]): Map<string, ReactionView[]> {
+  const byMessage = new Map<string, ReactionView[]>();
+  for (const r of rows) {
+    let list = byMessage.get(r.messageId);
+    if (!list) byMessage.set(r.messageId, (list = []));
+    list.push({ senderId: r.senderId, emoji: r.emoji, timestamp: r.timestamp });
+  }
+  return byMessage;
 }

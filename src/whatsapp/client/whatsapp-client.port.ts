@@ -1,4 +1,4 @@
-import { SessionStatus, WaChat, WaMe, WaMessage } from './whatsapp.types';
+import { SessionStatus, WaChat, WaMe, WaMessage, WaMessageEdit, WaMessageRevoke, WaReaction } from './whatsapp.types';
 
 /** What a provider reports about its session as it happens. */
 export interface WhatsappClientListener {
@@ -9,6 +9,12 @@ export interface WhatsappClientListener {
   onMessage(message: WaMessage): void;
   /** A delivery/read acknowledgement changed for a message. */
   onMessageAck(messageId: string, chatId: string, ack: number): void;
+  /** A message's text was edited. */
+  onMessageEdit(edit: WaMessageEdit): void;
+  /** A message was deleted for everyone. */
+  onMessageRevoke(revoke: WaMessageRevoke): void;
+  /** A reaction to a message was set, changed or removed. */
+  onMessageReaction(reaction: WaReaction): void;
 }
 
 /**

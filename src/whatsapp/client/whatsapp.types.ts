@@ -43,7 +43,44 @@ export interface WaMessage {
   timestamp: number;
   hasMedia: boolean;
   ack: number;
+  /**
+   * Unix seconds of the latest edit, when the provider reports one (whatsapp-web.js:
+   * `latestEditSenderTimestampMs`); absent or `null` for a message never edited.
+   */
+  editedAt?: number | null;
   raw: RawObject;
+}
+
+/*
+ * Changes to a message reported live. Each names the message by its serialized id and chat; the
+ * message may not be stored yet (an edit before the sync reached it): see README.md, "Message changes".
+ */
+
+/** The text of a message was edited: `body` replaces it. */
+export interface WaMessageEdit {
+  messageId: string;
+  chatId: string;
+  body: string;
+  /** Unix seconds of the edit. */
+  editedAt: number;
+}
+
+/** A message was deleted for everyone. */
+export interface WaMessageRevoke {
+  messageId: string;
+  chatId: string;
+  /** Unix seconds at which the deletion was seen. */
+  revokedAt: number;
+}
+
+/** A reaction was set, changed or removed (`emoji: ""`); one per sender and message. */
+export interface WaReaction {
+  messageId: string;
+  chatId: string;
+  senderId: string;
+  emoji: string;
+  /** Unix seconds. */
+  timestamp: number;
 }
 
 export interface WaMe {

@@ -3,8 +3,7 @@ import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { toDataURL } from 'qrcode';
 import { WhatsappClient, WhatsappClientFactory, WhatsappClientListener } from '../client/whatsapp-client.port';
 import { SessionStatus, WaMessage } from '../client/whatsapp.types';
-import { toMessageView } from '../chats/chat.view';
-import { WhatsappStorageService } from '../whatsapp-storage.service';
+import { ChangeResult, WhatsappStorageService } from '../whatsapp-storage.service';
 import { EventPublisher } from '../event-publisher';
 import { SyncTracker } from '../sync/sync-tracker';
 import { LiveSession, SessionRegistry } from './session-registry';
@@ -24,7 +23,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   private readonly logger = new Logger(SessionService.name);
   /** Status writes of one session run one after another, so the row ends with the last status. */
   private readonly writes = new Map<string, Promise<void>>();
-  /** Live messages and acks being stored, per session: a delete waits for them before it purges. */
+  /** Live messages and message changes being stored, per session: a delete waits for them before it purges. */
   private readonly liveWrites = new Map<string, Set<Promise<void>>>();
   /** Sessions whose delete is under way: a start meanwhile could write what the purge just removed. */
   private readonly deleting = new Set<string>();
@@ -192,14 +191,11 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       onStatus: (status, detail) => current() && this.changeStatus(sessionId, entry, status, detail),
       onQr: (qr) => current() && this.publishQr(sessionId, entry, qr),
       onMessage: (message) => current() && this.storeLiveMessage(sessionId, message),
-      onMessageAck: (messageId, _chatId, ack) =>
-        current() &&
-        this.trackLiveWrite(
-          sessionId,
-          this.storage
-            .updateMessageAck(sessionId, messageId, ack)
-            .catch((error: unknown) => this.logger.error(`ack not stored: ${errorText(error)}`, { sessionId, messageId })),
-        ),
+      onMessageAck: (messageId, chatId, ack) =>
+        current() && this.storeChange(sessionId, messageId, 'ack', this.storage.updateMessageAck(sessionId, messageId, chatId, ack)),
+      onMessageEdit: (edit) => current() && this.storeChange(sessionId, edit.messageId, 'edit', this.storage.applyEdit(sessionId, edit)),
+      onMessageRevoke: (revoke) => current() && this.storeChange(sessionId, revoke.messageId, 'deletion', this.storage.applyRevoke(sessionId, revoke)),
+      onMessageReaction: (reaction) => current() && this.storeChange(sessionId, reaction.messageId, 'reaction', this.storage.applyReaction(sessionId, reaction)),
     };
   }
 
@@ -226,8 +222,26 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
 
   private storeLiveMessage(sessionId: string, message: WaMessage): void {
     const write = this.storage.saveLiveMessage(sessionId, message).then(
-      () => this.publisher.publish(sessionId, 'message', { sessionId, message: toMessageView(message) }),
+      (stored) => {
+        if (stored) this.publisher.publish(sessionId, 'message', { sessionId, message: stored });
+      },
       (error: unknown) => this.logger.error(`live message not stored: ${errorText(error)}`, { sessionId, chatId: message.chatId, messageId: message.id }),
+    );
+    this.trackLiveWrite(sessionId, write);
+  }
+
+  /**
+   * A live change being stored: once it changed a stored message, `message_update` carries the
+   * message's whole view. A change for a message not stored yet is kept (`pending`) and shows in the
+   * message once it arrives; one that changed nothing (a repeated ack) publishes nothing.
+   */
+  private storeChange(sessionId: string, messageId: string, what: string, stored: Promise<ChangeResult>): void {
+    const write = stored.then(
+      ({ outcome, message }) => {
+        if (outcome === 'pending') this.logger.debug(`${what} of ${messageId} kept until the message is stored`, { sessionId });
+        if (message) this.publisher.publish(sessionId, 'message_update', { sessionId, message });
+      },
+      (error: unknown) => this.logger.error(`${what} of ${messageId} not stored: ${errorText(error)}`, { sessionId }),
     );
     this.trackLiveWrite(sessionId, write);
   }
@@ -256,6 +270,9 @@ const IGNORE_EVENTS: WhatsappClientListener = {
   onQr: () => undefined,
   onMessage: () => undefined,
   onMessageAck: () => undefined,
+  onMessageEdit: () => undefined,
+  onMessageRevoke: () => undefined,
+  onMessageReaction: () => undefined,
 };
 
 /**

@@ -18,6 +18,9 @@ export function toMessageRow(m: WaMessage) {
     ts: pgSafeTimestamp(m.timestamp) ?? 0,
     m: m.hasMedia,
     k: pgSafeInt(m.ack),
+    e: pgSafeTimestamp(m.editedAt ?? null),
+    // whatsapp-web.js shows a message deleted for everyone with this type.
+    rv: m.type === 'revoked',
     r: m.raw,
   };
 }
@@ -32,21 +35,12 @@ export class MessageRepository {
 
   /**
    * One upsert statement of a chat's messages: `rowsJson` is a JSON array of `toMessageRow` rows.
-   * Answers how many of them the chat holds afterwards (see UPSERT_MESSAGES_SQL).
+   * Answers how many of them the chat holds afterwards (see UPSERT_MESSAGES_SQL, which also applies
+   * the changes kept for messages not stored yet). `keepRevokedBody`: KEEP_REVOKED_BODY.
    */
-  async upsert(sessionId: string, chatId: string, rowsJson: string, manager: EntityManager = this.rows.manager): Promise<number> {
-    const [{ held }] = (await manager.query(UPSERT_MESSAGES_SQL, [sessionId, chatId, rowsJson])) as [{ held: number }];
+  async upsert(sessionId: string, chatId: string, rowsJson: string, keepRevokedBody: boolean, manager: EntityManager = this.rows.manager): Promise<number> {
+    const [{ held }] = (await manager.query(UPSERT_MESSAGES_SQL, [sessionId, chatId, rowsJson, keepRevokedBody])) as [{ held: number }];
     return held;
-  }
-
-  /** Sets a message's delivery state, unless it already has it. */
-  async updateAck(sessionId: string, messageId: string, ack: number): Promise<void> {
-    await this.rows.manager
-      .createQueryBuilder()
-      .update(MessageEntity)
-      .set({ ack, updatedAt: () => 'now()' })
-      .where('session_id = :sessionId AND wa_id = :messageId AND ack <> :ack', { sessionId, messageId, ack })
-      .execute();
   }
 
   /** One page of a chat's messages, newest first, strictly older than `before`. */

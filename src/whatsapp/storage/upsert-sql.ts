@@ -19,6 +19,35 @@ export const UPSERT_CHATS_SQL = `
     IS DISTINCT FROM
     (EXCLUDED.name, EXCLUDED.is_group, EXCLUDED.unread_count, EXCLUDED.timestamp, EXCLUDED.archived, EXCLUDED.pinned, EXCLUDED.raw)`;
 
+/** Keys of a message's raw object that carry its text: removed with the text of a message deleted for everyone. */
+export const REVOKED_TEXT_KEYS = ['body', 'caption', 'matchedText', 'title', 'description', 'pollName'];
+export const REVOKED_TEXT_KEYS_SQL = `'{${REVOKED_TEXT_KEYS.join(',')}}'::text[]`;
+
+/**
+ * What a message upsert sets on a row that exists, column by column: written once, so that the SET
+ * and the IS DISTINCT FROM that skips unchanged rows cannot disagree. A change never goes backwards:
+ * the highest ack wins, a deletion for everyone is final (the row keeps its type, media flag and, with
+ * KEEP_REVOKED_BODY=true (`$4`), its text), and a fetch whose edit is older than the stored one (a
+ * window fetched before a live edit) keeps the stored text.
+ */
+const MESSAGE_UPDATES: ReadonlyArray<readonly [column: string, value: string]> = [
+  ['from_me', 'EXCLUDED.from_me'],
+  ['author', 'EXCLUDED.author'],
+  ['body', `CASE WHEN messages.revoked THEN messages.body
+    WHEN EXCLUDED.revoked THEN CASE WHEN $4::boolean THEN messages.body ELSE '' END
+    WHEN messages.edited_at > COALESCE(EXCLUDED.edited_at, -1) THEN messages.body
+    ELSE EXCLUDED.body END`],
+  ['type', 'CASE WHEN messages.revoked OR EXCLUDED.revoked THEN messages.type ELSE EXCLUDED.type END'],
+  ['timestamp', 'EXCLUDED.timestamp'],
+  ['has_media', 'CASE WHEN messages.revoked OR EXCLUDED.revoked THEN messages.has_media ELSE EXCLUDED.has_media END'],
+  ['ack', 'GREATEST(messages.ack, EXCLUDED.ack)'],
+  ['edited_at', 'GREATEST(messages.edited_at, EXCLUDED.edited_at)'],
+  ['revoked', 'messages.revoked OR EXCLUDED.revoked'],
+  ['revoked_at', 'COALESCE(messages.revoked_at, EXCLUDED.revoked_at)'],
+  ['raw', `CASE WHEN (messages.revoked AND NOT EXCLUDED.revoked) OR messages.edited_at > COALESCE(EXCLUDED.edited_at, -1)
+    THEN messages.raw ELSE EXCLUDED.raw END`],
+];
+
 /**
  * What a message upsert does with a row that exists: update it only if something changed, and only
  * in the chat that holds it. Message ids are unique per session; an id that a second chat also
@@ -26,31 +55,46 @@ export const UPSERT_CHATS_SQL = `
  */
 export const MESSAGE_CONFLICT_SQL = `
   ON CONFLICT (session_id, wa_id) DO UPDATE SET
-    from_me = EXCLUDED.from_me, author = EXCLUDED.author, body = EXCLUDED.body,
-    type = EXCLUDED.type, timestamp = EXCLUDED.timestamp, has_media = EXCLUDED.has_media, ack = EXCLUDED.ack,
-    raw = EXCLUDED.raw, updated_at = now()
+    ${MESSAGE_UPDATES.map(([column, value]) => `${column} = ${value}`).join(',\n    ')},
+    updated_at = now()
   WHERE messages.chat_id = EXCLUDED.chat_id
-    AND (messages.from_me, messages.author, messages.body, messages.type, messages.timestamp,
-         messages.has_media, messages.ack, messages.raw)
+    AND (${MESSAGE_UPDATES.map(([column]) => `messages.${column}`).join(', ')})
     IS DISTINCT FROM
-    (EXCLUDED.from_me, EXCLUDED.author, EXCLUDED.body, EXCLUDED.type, EXCLUDED.timestamp,
-     EXCLUDED.has_media, EXCLUDED.ack, EXCLUDED.raw)`;
+    (${MESSAGE_UPDATES.map(([, value]) => value).join(',\n     ')})`;
 
 /**
  * Upserts a chat's messages and answers `held`: how many of them the chat holds afterwards (written
  * now, or stored before and unchanged), so that a count never includes an id another chat holds.
  * Every sub-statement sees the table as it was before the statement: the unchanged rows are those
  * that the insert did not return but that were already this chat's.
+ *
+ * Changes that arrived live before their message was stored (`pending_message_changes`) are applied
+ * here, as the message arrives, and deleted: `v` merges them into the fetched row (a deletion for
+ * everyone drops the text unless `$4`, KEEP_REVOKED_BODY). A fetched message of type `revoked` (`rv`)
+ * is a deletion the sync saw. `$1` session, `$2` chat, `$3` the rows (`toMessageRow`), `$4` keep the
+ * text of deleted messages.
  */
 export const UPSERT_MESSAGES_SQL = `
   WITH u AS (
     SELECT * FROM jsonb_to_recordset($3::jsonb)
-      AS u(i text, f boolean, a text, b text, t text, ts bigint, m boolean, k integer, r jsonb)
+      AS u(i text, f boolean, a text, b text, t text, ts bigint, m boolean, k integer, e bigint, rv boolean, r jsonb)
+  ), v AS (
+    SELECT u.*, p.body AS pb, p.edited_at AS pe, p.ack AS pk, (u.rv OR p.revoked_at IS NOT NULL) AS revoked,
+      CASE WHEN u.rv OR p.revoked_at IS NOT NULL THEN COALESCE(p.revoked_at, extract(epoch FROM now())::bigint) END AS revoked_at
+    FROM u LEFT JOIN pending_message_changes p ON p.session_id = $1 AND p.message_id = u.i
   ), w AS (
-    INSERT INTO messages (session_id, chat_id, wa_id, from_me, author, body, type, timestamp, has_media, ack, raw)
-    SELECT $1, $2, u.i, u.f, u.a, u.b, u.t, u.ts, u.m, u.k, u.r FROM u
+    INSERT INTO messages (session_id, chat_id, wa_id, from_me, author, body, type, timestamp, has_media, ack, edited_at, revoked, revoked_at, raw)
+    SELECT $1, $2, v.i, v.f, v.a,
+      CASE WHEN v.revoked AND NOT $4::boolean THEN '' WHEN v.pe > COALESCE(v.e, -1) THEN v.pb ELSE v.b END,
+      v.t, v.ts, v.m, GREATEST(v.k, v.pk), GREATEST(v.e, v.pe), v.revoked, v.revoked_at,
+      CASE WHEN v.revoked AND NOT $4::boolean THEN v.r - ${REVOKED_TEXT_KEYS_SQL} ELSE v.r END
+    FROM v
     ${MESSAGE_CONFLICT_SQL}
     RETURNING wa_id
+  ), applied AS (
+    DELETE FROM pending_message_changes p USING u
+    WHERE p.session_id = $1 AND p.message_id = u.i
+      AND NOT EXISTS (SELECT 1 FROM messages s WHERE s.session_id = $1 AND s.wa_id = u.i AND s.chat_id <> $2)
   )
   SELECT (SELECT count(*) FROM w)::int + (
     SELECT count(*) FROM u

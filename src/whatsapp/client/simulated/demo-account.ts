@@ -1,4 +1,5 @@
 import { SimulatedAccount, SimulatedChat, SimulatedMessageSpec, toWaMessage } from './simulated-account';
+import { SimulatedLiveEvent } from './simulated-live';
 
 /** `SIMULATED_ACCOUNT=demo` selects this account. */
 export const DEMO_ACCOUNT_NAME = 'demo';
@@ -32,13 +33,32 @@ const MEDIA = [
  * names, emoji, media, locations, replies, in both directions. Deterministic, so every demo and
  * test sees the same data.
  */
-export function demoAccount(options: { scanAfterMs?: number; fetchLatencyMs?: number } = {}): SimulatedAccount {
+export function demoAccount(options: { scanAfterMs?: number; fetchLatencyMs?: number; liveAfterMs?: number } = {}): SimulatedAccount {
   const random = seededRandom(20261126);
   const chats: SimulatedChat[] = [];
   PEOPLE.forEach((name, index) => chats.push(demoChat(random, index, name, false)));
   GROUPS.forEach((name, index) => chats.push(demoChat(random, PEOPLE.length + index, name, true)));
   chats.sort((a, b) => (b.chat.timestamp ?? 0) - (a.chat.timestamp ?? 0));
-  return { scanAfterMs: options.scanAfterMs ?? 4000, fetchLatencyMs: options.fetchLatencyMs ?? 40, chats };
+  return { scanAfterMs: options.scanAfterMs ?? 4000, fetchLatencyMs: options.fetchLatencyMs ?? 40, chats, live: demoLive(chats, options.liveAfterMs ?? 8000) };
+}
+
+/**
+ * What the dashboard shows happening after `ready`: in the newest private chat, a message arrives
+ * and is edited, and the contact reacts to it and to the message before; the first `afterMs` after
+ * `ready`, the others a few seconds apart.
+ */
+function demoLive(chats: SimulatedChat[], afterMs: number): SimulatedLiveEvent[] {
+  const chat = chats.find((c) => !c.chat.isGroup)!;
+  const previous = chat.newestMessages(1)[0];
+  const id = `false_${chat.chat.id}_3EB0DEMOLIVE0001`;
+  const timestamp = (chat.chat.timestamp ?? NOW) + 60;
+  const message = { id, fromMe: false, author: null, body: 'Are we still on for tonight? 🍕', type: 'chat', timestamp, hasMedia: false, ack: 0 };
+  return [
+    { afterMs, type: 'message', chatId: chat.chat.id, message },
+    { afterMs: afterMs + 4000, type: 'edit', messageId: id, body: 'Are we still on for tonight? 🍕 8pm works for me' },
+    { afterMs: afterMs + 7000, type: 'reaction', messageId: id, senderId: chat.chat.id, emoji: '👍' },
+    { afterMs: afterMs + 9000, type: 'reaction', messageId: previous.id, senderId: chat.chat.id, emoji: '❤️' },
+  ];
 }
 
 function demoChat(random: () => number, index: number, name: string, isGroup: boolean): SimulatedChat {

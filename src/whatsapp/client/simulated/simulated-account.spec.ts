@@ -158,6 +158,48 @@ describe('parseAccountSpec', () => {
   });
 });
 
+describe('parseAccountSpec: the "live" list', () => {
+  const chats = [{ id: 'a@c.us', messages: [{ id: 'm1' }] }];
+  const message = { id: 'L1', fromMe: true, author: null, body: 'live', type: 'chat', timestamp: 5, hasMedia: false, ack: 1 };
+
+  it('reads every type of entry, afterMs defaulting to 0', () => {
+    const live = [
+      { afterMs: 500, type: 'message', chatId: 'a@c.us', message },
+      { type: 'edit', messageId: 'L1', body: 'edited' },
+      { afterMs: 10, type: 'revoke', messageId: 'm1' },
+      { afterMs: 20, type: 'reaction', messageId: 'm1', senderId: 'x@c.us', emoji: '' },
+      { afterMs: 30, type: 'ack', messageId: 'L1', ack: 3 },
+    ];
+    expect(parseAccountSpec({ chats, live }, WHERE).live).toEqual([
+      { afterMs: 500, type: 'message', chatId: 'a@c.us', message },
+      { afterMs: 0, type: 'edit', messageId: 'L1', body: 'edited' },
+      { afterMs: 10, type: 'revoke', messageId: 'm1' },
+      { afterMs: 20, type: 'reaction', messageId: 'm1', senderId: 'x@c.us', emoji: '' },
+      { afterMs: 30, type: 'ack', messageId: 'L1', ack: 3 },
+    ]);
+  });
+
+  it.each([
+    ['live not an array', { live: {} }, `${WHERE}: "live" must be an array`],
+    ['an entry that is not an object', { live: [5] }, `${WHERE}: live[0] must be an object`],
+    ['an unknown type', { live: [{ type: 'delete', messageId: 'm1' }] }, `${WHERE}: live[0].type must be one of message, edit, revoke, reaction, ack`],
+    ['a negative afterMs', { live: [{ afterMs: -1, type: 'revoke', messageId: 'm1' }] }, `${WHERE}: live[0].afterMs must be a number of milliseconds, 0 or more`],
+    ['a message of an unknown chat', { live: [{ type: 'message', chatId: 'zz@c.us', message }] }, `${WHERE}: live[0].chatId "zz@c.us" is not a chat of the account`],
+    ['a message without message', { live: [{ type: 'message', chatId: 'a@c.us' }] }, `${WHERE}: live[0].message must be an object`],
+    ['an edit without body', { live: [{ type: 'edit', messageId: 'm1' }] }, `${WHERE}: live[0].body must be a string`],
+    [
+      'an edit of an unknown message',
+      { live: [{ type: 'revoke', messageId: 'm1' }, { type: 'edit', messageId: 'L1', body: 'x' }, { type: 'message', chatId: 'a@c.us', message }] },
+      `${WHERE}: live[1].messageId "L1" is not a message of the account or of an earlier live message`,
+    ],
+    ['a reaction without senderId', { live: [{ type: 'reaction', messageId: 'm1', emoji: '👍' }] }, `${WHERE}: live[0].senderId must be a non-empty string`],
+    ['a reaction without emoji', { live: [{ type: 'reaction', messageId: 'm1', senderId: 'x' }] }, `${WHERE}: live[0].emoji must be a string ("" removes the reaction)`],
+    ['an ack out of range', { live: [{ type: 'ack', messageId: 'm1', ack: 9 }] }, `${WHERE}: live[0].ack must be an integer from -1 to 4`],
+  ])('rejects %s, naming the entry', (_what, extra, error) => {
+    expect(parseError({ chats, ...extra })).toBe(error);
+  });
+});
+
 describe('loadAccountFile', () => {
   let dir: string;
   beforeAll(() => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { RawObject, WaChat, WaMessage } from '../whatsapp.types';
+import { LIVE_EVENT_TYPES, SimulatedLiveEvent, checkLiveReferences } from './simulated-live';
 
 /** A message as written in a `SIMULATED_ACCOUNT` file (README.md, "Simulated account"). */
 export type SimulatedMessageSpec = Omit<WaMessage, 'chatId' | 'raw'>;
@@ -13,6 +14,8 @@ export interface SimulatedAccountSpec {
   scanAfterMs: number;
   fetchLatencyMs: number;
   chats: SimulatedChatSpec[];
+  /** Live traffic played after each `ready` (see simulated-live.ts). */
+  live?: SimulatedLiveEvent[];
 }
 
 /**
@@ -30,13 +33,17 @@ export interface SimulatedAccount {
   scanAfterMs: number;
   fetchLatencyMs: number;
   chats: SimulatedChat[];
+  /** Live traffic played after each `ready` (see simulated-live.ts). */
+  live?: readonly SimulatedLiveEvent[];
 }
 
 /** Built field by field rather than by spreading: the benchmarks make millions of these. */
 export function toWaMessage(chatId: string, spec: SimulatedMessageSpec): WaMessage {
   const { id, fromMe, author, body, type, timestamp, hasMedia, ack } = spec;
   const raw: RawObject = { id, fromMe, author, body, type, timestamp, hasMedia, ack, from: fromMe ? 'me' : chatId, to: fromMe ? chatId : 'me' };
-  return { id, chatId, fromMe, author, body, type, timestamp, hasMedia, ack, raw };
+  const message: WaMessage = { id, chatId, fromMe, author, body, type, timestamp, hasMedia, ack, raw };
+  if (spec.editedAt != null) message.editedAt = raw.editedAt = spec.editedAt;
+  return message;
 }
 
 /** The account's chats by id, built once per account. */
@@ -50,11 +57,13 @@ export function chatById(account: SimulatedAccount, chatId: string): SimulatedCh
   return index.get(chatId);
 }
 
-/** An account from explicit data (a file, or a test's fixture). */
+/** An account from explicit data (a file, or a test's fixture); throws for a live entry naming what the account lacks. */
 export function accountFromSpec(spec: SimulatedAccountSpec): SimulatedAccount {
+  if (spec.live) checkLiveReferences(spec.live, spec.chats, 'the account');
   return {
     scanAfterMs: spec.scanAfterMs,
     fetchLatencyMs: spec.fetchLatencyMs,
+    ...(spec.live ? { live: spec.live } : {}),
     chats: spec.chats.map((chatSpec) => {
       const sorted = [...chatSpec.messages].sort((a, b) => a.timestamp - b.timestamp);
       const { messages: _messages, failFetch, ...fields } = chatSpec;
@@ -82,11 +91,46 @@ export function parseAccountSpec(value: unknown, where: string): SimulatedAccoun
   const root = asObject(value, where);
   const chats = root.chats;
   if (!Array.isArray(chats)) throw new Error(`${where}: "chats" must be an array`);
-  return {
+  const spec: SimulatedAccountSpec = {
     scanAfterMs: optionalNumber(root.scanAfterMs, 500, `${where}: scanAfterMs`),
     fetchLatencyMs: optionalNumber(root.fetchLatencyMs, 0, `${where}: fetchLatencyMs`),
     chats: chats.map((chat, index) => parseChat(chat, `${where}: chats[${index}]`)),
   };
+  if (root.live === undefined) return spec;
+  if (!Array.isArray(root.live)) throw new Error(`${where}: "live" must be an array`);
+  spec.live = root.live.map((event, index) => parseLiveEvent(event, `${where}: live[${index}]`));
+  checkLiveReferences(spec.live, spec.chats, where);
+  return spec;
+}
+
+/** One entry of the `"live"` list, with the fields its `type` needs (README.md, "Simulated account"). */
+function parseLiveEvent(value: unknown, where: string): SimulatedLiveEvent {
+  const event = asObject(value, where);
+  const afterMs = optionalNumber(event.afterMs, 0, `${where}.afterMs`);
+  if (afterMs < 0) throw new Error(`${where}.afterMs must be a number of milliseconds, 0 or more`);
+  const type = event.type;
+  if (typeof type !== 'string' || !(LIVE_EVENT_TYPES as readonly string[]).includes(type)) {
+    throw new Error(`${where}.type must be one of ${LIVE_EVENT_TYPES.join(', ')}`);
+  }
+  if (type === 'message') {
+    return { afterMs, type, chatId: requireString(event.chatId, `${where}.chatId`), message: parseMessage(event.message, `${where}.message`) };
+  }
+  const messageId = requireString(event.messageId, `${where}.messageId`);
+  switch (type) {
+    case 'edit':
+      if (typeof event.body !== 'string') throw new Error(`${where}.body must be a string`);
+      return { afterMs, type, messageId, body: event.body };
+    case 'revoke':
+      return { afterMs, type, messageId };
+    case 'reaction':
+      if (typeof event.emoji !== 'string') throw new Error(`${where}.emoji must be a string ("" removes the reaction)`);
+      return { afterMs, type, messageId, senderId: requireString(event.senderId, `${where}.senderId`), emoji: event.emoji };
+    default:
+      if (typeof event.ack !== 'number' || !Number.isInteger(event.ack) || event.ack < -1 || event.ack > 4) {
+        throw new Error(`${where}.ack must be an integer from -1 to 4`);
+      }
+      return { afterMs, type: 'ack', messageId, ack: event.ack };
+  }
 }
 
 function parseChat(value: unknown, where: string): SimulatedChatSpec {
@@ -118,6 +162,7 @@ function parseMessage(value: unknown, where: string): SimulatedMessageSpec {
     timestamp: optionalNumber(message.timestamp, 0, `${where}.timestamp`),
     hasMedia: message.hasMedia === true,
     ack: optionalNumber(message.ack, 0, `${where}.ack`),
+    ...(message.editedAt === undefined ? {} : { editedAt: optionalNumber(message.editedAt, 0, `${where}.editedAt`) }),
   };
 }
 

@@ -1,11 +1,18 @@
 import { WhatsappClientListener } from '../whatsapp-client.port';
-import { WaMessage } from '../whatsapp.types';
+import { WaMessage, WaMessageEdit, WaMessageRevoke, WaReaction } from '../whatsapp.types';
 import { SimulatedAccount, accountFromSpec } from './simulated-account';
 import { SimulatedWhatsappClient } from './simulated-whatsapp.client';
 // The test support's client (a production client with a fetch hook), tested here beside the client it extends.
 import { SimulatedTestClientFactory } from '../../../../test/support/client-factories';
 
-type Event = ['status', string, string | undefined] | ['qr', string] | ['message', string];
+type Event =
+  | ['status', string, string | undefined]
+  | ['qr', string]
+  | ['message', string]
+  | ['ack', string, string, number]
+  | ['edit', WaMessageEdit]
+  | ['revoke', WaMessageRevoke]
+  | ['reaction', WaReaction];
 
 class FakeListener implements WhatsappClientListener {
   readonly events: Event[] = [];
@@ -18,8 +25,17 @@ class FakeListener implements WhatsappClientListener {
   onMessage(message: WaMessage): void {
     this.events.push(['message', message.id]);
   }
-  onMessageAck(): void {
-    throw new Error('not expected');
+  onMessageAck(messageId: string, chatId: string, ack: number): void {
+    this.events.push(['ack', messageId, chatId, ack]);
+  }
+  onMessageEdit(edit: WaMessageEdit): void {
+    this.events.push(['edit', edit]);
+  }
+  onMessageRevoke(revoke: WaMessageRevoke): void {
+    this.events.push(['revoke', revoke]);
+  }
+  onMessageReaction(reaction: WaReaction): void {
+    this.events.push(['reaction', reaction]);
   }
   get statuses(): string[] {
     return this.events.filter((e) => e[0] === 'status').map((e) => e[1]);
@@ -255,5 +271,76 @@ describe('SimulatedWhatsappClient', () => {
     expect(listener.events[listener.events.length - 1]).toEqual(['status', 'disconnected', 'phone offline']);
     expect(() => client.receiveMessage(message)).toThrow('Session s1 is disconnected');
     await expect(client.getChats()).rejects.toThrow('Session s1 is disconnected');
+  });
+
+  describe('live traffic (the account\'s "live" list)', () => {
+    const NOW = 1_764_200_000;
+    function liveAccount(): SimulatedAccount {
+      const base = account(0);
+      const spec = {
+        scanAfterMs: 0,
+        fetchLatencyMs: 0,
+        chats: [
+          {
+            ...base.chats[0].chat,
+            failFetch: false,
+            messages: base.chats[0].newestMessages(10).map(({ chatId: _c, raw: _r, ...m }) => m),
+          },
+        ],
+        live: [
+          { afterMs: 100, type: 'message' as const, chatId: 'a@c.us', message: { id: 'false_a@c.us_L1', fromMe: false, author: null, body: 'live', type: 'chat', timestamp: NOW, hasMedia: false, ack: 0 } },
+          { afterMs: 200, type: 'edit' as const, messageId: 'false_a@c.us_1', body: 'm1 edited' },
+          { afterMs: 200, type: 'reaction' as const, messageId: 'false_a@c.us_L1', senderId: 'x@c.us', emoji: '👍' },
+          { afterMs: 300, type: 'revoke' as const, messageId: 'false_a@c.us_2' },
+          { afterMs: 300, type: 'ack' as const, messageId: 'false_a@c.us_3', ack: 3 },
+        ],
+      };
+      return accountFromSpec(spec);
+    }
+
+    it('plays each entry afterMs after ready, in order, and the account keeps what was played', async () => {
+      jest.useFakeTimers({ now: NOW * 1000 });
+      const acc = liveAccount();
+      const { listener, client } = setup('s1', acc, new Set(['s1']));
+      await client.start();
+      jest.advanceTimersByTime(99);
+      expect(listener.events.filter((e) => e[0] !== 'status')).toEqual([]);
+      jest.advanceTimersByTime(300);
+      expect(listener.events.filter((e) => e[0] !== 'status')).toEqual([
+        ['message', 'false_a@c.us_L1'],
+        ['edit', { messageId: 'false_a@c.us_1', chatId: 'a@c.us', body: 'm1 edited', editedAt: NOW }],
+        ['reaction', { messageId: 'false_a@c.us_L1', chatId: 'a@c.us', senderId: 'x@c.us', emoji: '👍', timestamp: NOW }],
+        ['revoke', { messageId: 'false_a@c.us_2', chatId: 'a@c.us', revokedAt: NOW }],
+        ['ack', 'false_a@c.us_3', 'a@c.us', 3],
+      ]);
+      jest.useRealTimers();
+      const fetched = await client.fetchMessages('a@c.us', 10);
+      expect(fetched.map(({ id, body, type, ack, editedAt }) => ({ id, body, type, ack, editedAt }))).toEqual([
+        { id: 'false_a@c.us_1', body: 'm1 edited', type: 'chat', ack: 0, editedAt: NOW },
+        { id: 'false_a@c.us_2', body: '', type: 'revoked', ack: 0, editedAt: undefined },
+        { id: 'false_a@c.us_3', body: 'm3', type: 'chat', ack: 3, editedAt: undefined },
+        { id: 'false_a@c.us_L1', body: 'live', type: 'chat', ack: 0, editedAt: undefined },
+      ]);
+      expect((await client.getChats())[0].timestamp).toBe(NOW);
+      await client.stop();
+    });
+
+    it('plays again at the next ready; a stop before afterMs plays nothing', async () => {
+      jest.useFakeTimers({ now: NOW * 1000 });
+      const acc = liveAccount();
+      const { listener, client } = setup('s1', acc, new Set(['s1']));
+      await client.start();
+      jest.advanceTimersByTime(150);
+      await client.stop();
+      jest.advanceTimersByTime(1000);
+      expect(listener.events.filter((e) => e[0] !== 'status').map((e) => e[0])).toEqual(['message']);
+      await client.start();
+      jest.advanceTimersByTime(1000);
+      expect(listener.events.filter((e) => e[0] !== 'status').map((e) => e[0])).toEqual(['message', 'message', 'edit', 'reaction', 'revoke', 'ack']);
+      // Played twice, the message is still one message of the account.
+      jest.useRealTimers();
+      expect((await client.fetchMessages('a@c.us', 10)).filter((m) => m.id === 'false_a@c.us_L1')).toHaveLength(1);
+      await client.stop();
+    });
   });
 });

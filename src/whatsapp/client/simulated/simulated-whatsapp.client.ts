@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { WhatsappClient, WhatsappClientListener } from '../whatsapp-client.port';
 import { SessionStatus, WaChat, WaMe, WaMessage } from '../whatsapp.types';
 import { SimulatedAccount, chatById } from './simulated-account';
+import { SimulatedLiveEvent, liveChat, liveMessages, playLiveEvent } from './simulated-live';
 
 /** Remembers which simulated sessions have "scanned", as a real provider keeps its login on disk. */
 export interface SimulatedLoginStore {
@@ -18,6 +19,8 @@ export interface SimulatedLoginStore {
 export class SimulatedWhatsappClient implements WhatsappClient {
   private status: SessionStatus = 'starting';
   private scanTimer: NodeJS.Timeout | undefined;
+  /** The account's live traffic, scheduled at the last `ready`. */
+  private liveTimers: NodeJS.Timeout[] = [];
 
   constructor(
     protected readonly sessionId: string,
@@ -49,17 +52,19 @@ export class SimulatedWhatsappClient implements WhatsappClient {
     this.assertReady();
     await this.latency();
     this.assertReady();
-    return this.accountOf().chats.map((c) => c.chat);
+    const account = this.accountOf();
+    return account.chats.map((c) => liveChat(account, c));
   }
 
   async fetchMessages(chatId: string, limit: number): Promise<WaMessage[]> {
     this.assertReady();
     await this.latency();
     this.assertReady();
-    const chat = chatById(this.accountOf(), chatId);
+    const account = this.accountOf();
+    const chat = chatById(account, chatId);
     if (!chat) throw new Error(`Evaluation failed: chat ${chatId} not found`);
     if (chat.failFetch) throw new Error(`Simulated failure fetching messages of ${chatId}`);
-    return chat.newestMessages(limit);
+    return liveMessages(account, chat, limit);
   }
 
   getMe(): WaMe | null {
@@ -70,11 +75,13 @@ export class SimulatedWhatsappClient implements WhatsappClient {
 
   async stop(): Promise<void> {
     clearTimeout(this.scanTimer);
+    this.stopLive();
     this.setStatus('stopped');
   }
 
   async logout(): Promise<void> {
     clearTimeout(this.scanTimer);
+    this.stopLive();
     this.logins.delete(this.sessionId);
     this.setStatus('stopped');
   }
@@ -88,12 +95,40 @@ export class SimulatedWhatsappClient implements WhatsappClient {
   /** The phone went offline or WhatsApp dropped the connection. */
   disconnect(reason: string): void {
     clearTimeout(this.scanTimer);
+    this.stopLive();
     this.setStatus('disconnected', reason);
   }
 
   private becomeReady(): void {
     this.setStatus('authenticated');
     this.setStatus('ready');
+    this.stopLive();
+    for (const event of this.accountOf().live ?? []) this.liveTimers.push(setTimeout(() => this.play(event), event.afterMs));
+  }
+
+  /** One live event: the account changes, then the client reports it as whatsapp-web.js would. */
+  private play(event: SimulatedLiveEvent): void {
+    if (this.status !== 'ready') return;
+    const played = playLiveEvent(this.accountOf(), event, Math.floor(Date.now() / 1000));
+    switch (played?.type) {
+      case 'message':
+        return this.listener.onMessage(played.message);
+      case 'edit':
+        return this.listener.onMessageEdit({ messageId: played.messageId, chatId: played.chatId, body: played.body, editedAt: played.editedAt });
+      case 'revoke':
+        return this.listener.onMessageRevoke({ messageId: played.messageId, chatId: played.chatId, revokedAt: played.revokedAt });
+      case 'reaction': {
+        const { messageId, chatId, senderId, emoji, timestamp } = played;
+        return this.listener.onMessageReaction({ messageId, chatId, senderId, emoji, timestamp });
+      }
+      case 'ack':
+        return this.listener.onMessageAck(played.messageId, played.chatId, played.ack);
+    }
+  }
+
+  private stopLive(): void {
+    for (const timer of this.liveTimers) clearTimeout(timer);
+    this.liveTimers = [];
   }
 
   private setStatus(status: SessionStatus, detail?: string): void {

@@ -1,5 +1,6 @@
 import WAWebJS from 'whatsapp-web.js';
-import { mapChat, mapMe, mapMessage, serializeWid } from './wwebjs-mappers';
+import { WaMessage } from '../whatsapp.types';
+import { mapChat, mapEdit, mapMe, mapMessage, mapReaction, mapRevoke, orderMessages, serializeWid } from './wwebjs-mappers';
 
 /*
  * The fixtures go through the library's own structures (`new Message(client, pageData)`), so the
@@ -12,6 +13,8 @@ const library = WAWebJS as unknown as {
   GroupChat: Structure<WAWebJS.GroupChat>;
   ClientInfo: Structure<WAWebJS.ClientInfo>;
 };
+// Not exported by the package's index, but what the client builds for `message_reaction`.
+const Reaction = jest.requireActual<Structure<WAWebJS.Reaction>>('whatsapp-web.js/src/structures/Reaction');
 const client = {};
 const wid = (user: string, server = 'c.us') => ({ server, user, _serialized: `${user}@${server}` });
 
@@ -121,6 +124,7 @@ describe('mapMessage', () => {
       timestamp: 1764150000,
       hasMedia: false,
       ack: 2,
+      editedAt: null,
       raw: expect.objectContaining({ body: 'hi 👋', type: 'chat', t: 1764150000, hasQuotedMsg: false, forwardingScore: 0 }),
     });
   });
@@ -173,8 +177,55 @@ describe('mapMessage', () => {
       timestamp: 0,
       hasMedia: false,
       ack: 0,
+      editedAt: null,
       raw: expect.any(Object),
     });
+  });
+});
+
+describe('message changes', () => {
+  const NOW = 1764200000;
+  const key = { fromMe: false, remote: wid('5511999990000'), id: '3EB0AAA1', _serialized: 'false_5511999990000@c.us_3EB0AAA1' };
+
+  it('maps editedAt of a fetched message from latestEditSenderTimestampMs', () => {
+    const message = new library.Message(client, { id: key, t: 1764150000, type: 'chat', body: 'hi, edited', latestEditSenderTimestampMs: 1764150123456 });
+    expect(message.latestEditSenderTimestampMs).toBe(1764150123456);
+    expect(mapMessage(message)).toMatchObject({ body: 'hi, edited', editedAt: 1764150123 });
+  });
+
+  it('maps message_edit(message, newBody, prevBody): the new text and the edit time, else now', () => {
+    const edited = new library.Message(client, { id: key, t: 1764150000, type: 'chat', body: 'new', latestEditSenderTimestampMs: 1764150200999 });
+    expect(mapEdit(edited, 'new', NOW)).toEqual({ messageId: key._serialized, chatId: '5511999990000@c.us', body: 'new', editedAt: 1764150200 });
+    const noMarker = new library.Message(client, { id: key, t: 1764150000, type: 'chat', body: 'newer' });
+    // index.d.ts types newBody as String: a String object is read as its text.
+    expect(mapEdit(noMarker, new String('newer'), NOW)).toEqual({ messageId: key._serialized, chatId: '5511999990000@c.us', body: 'newer', editedAt: NOW });
+  });
+
+  it('maps message_revoke_everyone(message): the deleted message is protocolMessageKey when given, else the message itself', () => {
+    const revoked = new library.Message(client, { id: key, t: 1764150000, type: 'revoked', body: '' });
+    expect(mapRevoke(revoked, NOW)).toEqual({ messageId: key._serialized, chatId: '5511999990000@c.us', revokedAt: NOW });
+    const target = { fromMe: true, remote: wid('5511999990000'), id: '3EB0ORIG', _serialized: 'true_5511999990000@c.us_3EB0ORIG' };
+    const withKey = new library.Message(client, { id: key, t: 1764150000, type: 'revoked', body: '', protocolMessageKey: target });
+    expect(mapRevoke(withKey, NOW)).toEqual({ messageId: 'true_5511999990000@c.us_3EB0ORIG', chatId: '5511999990000@c.us', revokedAt: NOW });
+  });
+
+  it('maps message_reaction(reaction) as the client builds it: msgId, senderId, reaction, timestamp', () => {
+    const data = { msgKey: { _serialized: 'true_5511999990000@c.us_3EB0R1' }, parentMsgKey: key, senderUserJid: '5511977770000@c.us', reactionText: '👍', timestamp: 1764150300.5, orphan: 0, read: false, ack: 1 };
+    expect(mapReaction(new Reaction(client, data))).toEqual({
+      messageId: key._serialized,
+      chatId: '5511999990000@c.us',
+      senderId: '5511977770000@c.us',
+      emoji: '👍',
+      timestamp: 1764150300,
+    });
+    expect(mapReaction(new Reaction(client, { ...data, reactionText: '' }))?.emoji).toBe('');
+    expect(mapReaction(new Reaction(client, { ...data, parentMsgKey: undefined }))).toBeUndefined();
+  });
+
+  it('orders fetched messages by (timestamp, id), each id once, the last serialization winning', () => {
+    const m = (id: string, timestamp: number, body = id): WaMessage => ({ id, chatId: 'c@c.us', fromMe: false, author: null, body, type: 'chat', timestamp, hasMedia: false, ack: 0, raw: {} });
+    const ordered = orderMessages([m('B', 2), m('C', 1), m('A', 2), m('B', 2, 'B again'), m('D', 1)]);
+    expect(ordered.map((x) => [x.id, x.body])).toEqual([['C', 'C'], ['D', 'D'], ['A', 'A'], ['B', 'B again']]);
   });
 });
 

@@ -1,5 +1,5 @@
 import type WAWebJS from 'whatsapp-web.js';
-import { RawObject, WaChat, WaMe, WaMessage } from '../whatsapp.types';
+import { RawObject, WaChat, WaMe, WaMessage, WaMessageEdit, WaMessageRevoke, WaReaction } from '../whatsapp.types';
 
 /*
  * Pure translations from whatsapp-web.js objects (typed by its index.d.ts) to the service's types.
@@ -85,7 +85,67 @@ export function mapMessage(message: WAWebJS.Message): WaMessage {
     timestamp: toSeconds(message.timestamp) ?? 0,
     hasMedia: message.hasMedia === true,
     ack: typeof message.ack === 'number' ? message.ack : 0,
+    editedAt: editedAtOf(message),
     raw: messageRaw(message),
+  };
+}
+
+/** The latest edit's time, from the public `latestEditSenderTimestampMs` (milliseconds) that the library copies from the page. */
+function editedAtOf(message: WAWebJS.Message): number | null {
+  const ms = message.latestEditSenderTimestampMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? Math.trunc(ms / 1000) : null;
+}
+
+/**
+ * `fetchMessages` answers "the newest N", sorted by `t` (whole seconds) only when it over-fetched,
+ * with random ids: ordered here by (timestamp, id), each id once (the last serialization wins).
+ */
+export function orderMessages(messages: readonly WaMessage[]): WaMessage[] {
+  const byId = new Map<string, WaMessage>();
+  for (const message of messages) {
+    byId.delete(message.id);
+    byId.set(message.id, message);
+  }
+  return [...byId.values()].sort((a, b) => a.timestamp - b.timestamp || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * `message_edit(message, newBody, prevBody)`: `message` is already in its edited state. The edit's
+ * time is its `latestEditSenderTimestampMs`, else `now` (Unix seconds) when the page gave none.
+ */
+export function mapEdit(message: WAWebJS.Message, newBody: unknown, now: number): WaMessageEdit | undefined {
+  const { id, chatId } = mapMessage(message);
+  if (!id || !chatId) return undefined;
+  const body = typeof newBody === 'string' ? newBody : newBody instanceof String ? newBody.toString() : typeof message.body === 'string' ? message.body : '';
+  return { messageId: id, chatId, body, editedAt: editedAtOf(message) ?? now };
+}
+
+/**
+ * `message_revoke_everyone(message, revokedMsg)`: `message` is the message in its revoked state
+ * (type `revoked`, no text); `protocolMessageKey`, when the page gives it, is the key of the message
+ * deleted. `revokedMsg` (the original, often undefined) is not needed: the stored row has the text.
+ */
+export function mapRevoke(message: WAWebJS.Message, now: number): WaMessageRevoke | undefined {
+  const mapped = mapMessage(message);
+  const target = message.protocolMessageKey;
+  const messageId = (target && serializeWid(target as WidLike)) || mapped.id;
+  const chatId = (target && serializeWid(target.remote as WidLike)) || mapped.chatId;
+  if (!messageId || !chatId) return undefined;
+  return { messageId, chatId, revokedAt: now };
+}
+
+/** `message_reaction(reaction)`: `msgId` is the parent message's key, `reaction` the emoji (`""` when removed), `timestamp` seconds. */
+export function mapReaction(reaction: WAWebJS.Reaction): WaReaction | undefined {
+  const messageId = serializeWid(reaction.msgId as WidLike);
+  const chatId = serializeWid(reaction.msgId?.remote as WidLike);
+  const senderId = typeof reaction.senderId === 'string' ? reaction.senderId : serializeWid(reaction.senderId as WidLike);
+  if (!messageId || !chatId || !senderId) return undefined;
+  return {
+    messageId,
+    chatId,
+    senderId,
+    emoji: typeof reaction.reaction === 'string' ? reaction.reaction : '',
+    timestamp: toSeconds(reaction.timestamp) ?? 0,
   };
 }
 

@@ -35,6 +35,9 @@ function setup(env: Record<string, string> = {}, store?: Store) {
     onQr: jest.fn(),
     onMessage: jest.fn(),
     onMessageAck: jest.fn(),
+    onMessageEdit: jest.fn(),
+    onMessageRevoke: jest.fn(),
+    onMessageReaction: jest.fn(),
   };
   const built: FakeLibraryClient[] = [];
   const options: ClientOptions[] = [];
@@ -190,7 +193,7 @@ describe('WwebjsWhatsappClient', () => {
     const failing = new FakeLibraryClient();
     failing.initialize.mockRejectedValue('auth timeout');
     built.push(failing);
-    const withFailure = new WwebjsWhatsappClient('spec', loadConfig({ CHROME_PATH: '/bin/sh' }).wwebjs, { onStatus: (s, d) => statuses.push([s, d]), onQr: jest.fn(), onMessage: jest.fn(), onMessageAck: jest.fn() }, undefined, () => failing as unknown as Client);
+    const withFailure = new WwebjsWhatsappClient('spec', loadConfig({ CHROME_PATH: '/bin/sh' }).wwebjs, { onStatus: (s, d) => statuses.push([s, d]), onQr: jest.fn(), onMessage: jest.fn(), onMessageAck: jest.fn(), onMessageEdit: jest.fn(), onMessageRevoke: jest.fn(), onMessageReaction: jest.fn() }, undefined, () => failing as unknown as Client);
     await withFailure.start();
     expect(statuses.at(-1)).toEqual(['failed', 'WhatsApp Web did not start: auth timeout']);
     expect(failing.destroyed).toBe(1);

@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { rm } from 'node:fs/promises';
-import { Client, ClientOptions, Chat, Message, MessageAck, Store } from 'whatsapp-web.js';
+import { Client, ClientOptions, Chat, Message, MessageAck, Reaction, Store } from 'whatsapp-web.js';
 import { WwebjsConfig } from '../../../config/app-config';
 import { WhatsappClient, WhatsappClientListener } from '../whatsapp-client.port';
 import { SessionStatus, WaChat, WaMe, WaMessage } from '../whatsapp.types';
-import { mapChat, mapMe, mapMessage } from './wwebjs-mappers';
+import { mapChat, mapEdit, mapMe, mapMessage, mapReaction, mapRevoke, orderMessages } from './wwebjs-mappers';
 import { buildClientOptions, profileDir, remoteSessionName } from './wwebjs-options';
 import { errorText } from '../../../common/error-text';
 import { withTimeout } from '../../../common/with-timeout';
@@ -62,7 +62,7 @@ export class WwebjsWhatsappClient implements WhatsappClient {
     const chat = this.chats.get(chatId) ?? (await within(client.getChatById(chatId), timeout, `getChatById ${chatId}`));
     // A finite limit: the options are JSON-serialized into the page, where Infinity would become null.
     const messages = await within(chat.fetchMessages({ limit: Math.max(1, Math.trunc(limit)) }), timeout, `fetchMessages ${chatId}`);
-    return messages.map(mapMessage);
+    return orderMessages(messages.map(mapMessage));
   }
 
   getMe(): WaMe | null {
@@ -142,6 +142,18 @@ export class WwebjsWhatsappClient implements WhatsappClient {
       const mapped = mapMessage(message);
       this.listener.onMessageAck(mapped.id, mapped.chatId, Number(ack));
     });
+    client.on('message_edit', (message: Message, newBody: unknown) => {
+      const edit = current() ? mapEdit(message, newBody, nowSeconds()) : undefined;
+      if (edit) this.listener.onMessageEdit(edit);
+    });
+    client.on('message_revoke_everyone', (message: Message) => {
+      const revoke = current() ? mapRevoke(message, nowSeconds()) : undefined;
+      if (revoke) this.listener.onMessageRevoke(revoke);
+    });
+    client.on('message_reaction', (reaction: Reaction) => {
+      const mapped = current() ? mapReaction(reaction) : undefined;
+      if (mapped) this.listener.onMessageReaction(mapped);
+    });
   }
 
   private async onDisconnected(reason: string): Promise<void> {
@@ -220,6 +232,10 @@ export class WwebjsWhatsappClient implements WhatsappClient {
  */
 function detachNavigation(client: Client): void {
   client.pupPage?.removeAllListeners('framenavigated');
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
 }
 
 /** whatsapp-web.js calls have no time limit of their own (a `fetchMessages` has hung for ever): a hang becomes an error. */
