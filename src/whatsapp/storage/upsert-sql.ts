@@ -38,7 +38,8 @@ export const MESSAGE_CONFLICT_SQL = `
 
 /**
  * Upserts a chat's messages and answers `held`: how many of them the chat holds afterwards (written
- * now, or stored before and unchanged), so that a count never includes an id another chat holds.
+ * now, or stored before and unchanged), so that a count never includes an id another chat holds;
+ * and `inserted`: how many rows are new (`xmax = 0` on a row the insert returns: it was not updated).
  * Every sub-statement sees the table as it was before the statement: the unchanged rows are those
  * that the insert did not return but that were already this chat's.
  */
@@ -50,13 +51,29 @@ export const UPSERT_MESSAGES_SQL = `
     INSERT INTO messages (session_id, chat_id, wa_id, from_me, author, body, type, timestamp, has_media, ack, raw)
     SELECT $1, $2, u.i, u.f, u.a, u.b, u.t, u.ts, u.m, u.k, u.r FROM u
     ${MESSAGE_CONFLICT_SQL}
-    RETURNING wa_id
+    RETURNING wa_id, (xmax = 0) AS inserted
   )
-  SELECT (SELECT count(*) FROM w)::int + (
+  SELECT (SELECT count(*) FROM w WHERE w.inserted)::int AS inserted, (SELECT count(*) FROM w)::int + (
     SELECT count(*) FROM u
     WHERE NOT EXISTS (SELECT 1 FROM w WHERE w.wa_id = u.i)
       AND EXISTS (SELECT 1 FROM messages s WHERE s.session_id = $1 AND s.wa_id = u.i AND s.chat_id = $2)
   )::int AS held`;
+
+/**
+ * UPSERT_CHATS_SQL that also answers, for each chat of the batch, its newest stored message (by
+ * timestamp, then row id; none: no row), read through ix_messages_chat_page, one probe a chat: what
+ * an incremental run needs to decide which chats to fetch, in the statement it sends anyway. The
+ * insert runs whether or not the outer query reads it; it writes no message, so the read is exact.
+ */
+export const UPSERT_CHATS_NEWEST_MESSAGE_SQL = `
+  WITH w AS (${UPSERT_CHATS_SQL})
+  SELECT u.i AS chat_id, n.wa_id AS newest_id, n.timestamp AS newest_ts
+  FROM jsonb_to_recordset($2::jsonb) AS u(i text)
+  LEFT JOIN LATERAL (
+    SELECT m.wa_id, m.timestamp FROM messages m
+    WHERE m.session_id = $1 AND m.chat_id = u.i
+    ORDER BY m.timestamp DESC, m.id DESC LIMIT 1
+  ) n ON true`;
 
 /** A live chat we know nothing about yet gets a placeholder row; a real sync fills it in. */
 export const INSERT_CHAT_STUB_SQL = `
