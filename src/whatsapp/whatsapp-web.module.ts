@@ -8,6 +8,7 @@ import { SessionRepository } from './session/session.repository';
 import { SessionService } from './session/session.service';
 import { ChatRepository } from './storage/chat.repository';
 import { MessageRepository } from './storage/message.repository';
+import { SyncOnReadyService } from './sync/sync-on-ready.service';
 import { SyncRunRepository } from './sync/sync-run.repository';
 import { SyncTracker } from './sync/sync-tracker';
 import { WhatsappQueryService } from './whatsapp-query.service';
@@ -33,6 +34,7 @@ import { WhatsappWebService } from './whatsapp-web.service';
     ChatRepository,
     MessageRepository,
     SyncTracker,
+    SyncOnReadyService,
   ],
 })
 export class WhatsappWebModule {
