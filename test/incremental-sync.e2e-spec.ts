@@ -268,6 +268,21 @@ describe('mode=incremental', () => {
       expect(fetches).toEqual([]);
     });
 
+    it('is a 502 naming the cause when WhatsApp fails to give the chat\'s messages', async () => {
+      await synced('one-fail');
+      const failing = fourChats();
+      failing.chats[1] = { ...grown(failing.chats[1], 2), failFetch: true };
+      t.whatsapp.account = accountFromSpec(failing);
+
+      const answer = await t.request('POST', '/whatsapp-web/session/one-fail/chats/b%40c.us/sync?mode=incremental');
+
+      expect({ status: answer.status, body: answer.body }).toEqual({
+        status: 502,
+        body: { statusCode: 502, error: 'Bad Gateway', message: 'Synchronization of chat b@c.us failed: Simulated failure fetching messages of b@c.us' },
+      });
+      expect((await t.request('GET', '/whatsapp-web/session/one-fail/sync-chats/latest')).body).toMatchObject({ status: 'done', chatId: 'b@c.us', chatsFailed: 1 });
+    });
+
     it('is a 404 for an unknown session and a 409 for one that is not ready', async () => {
       const unknown = await t.request('POST', '/whatsapp-web/session/one-ghost/chats/a%40c.us/sync');
       expect(unknown.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'Session one-ghost not found' });

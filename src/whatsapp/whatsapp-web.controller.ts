@@ -99,7 +99,7 @@ export class WhatsappWebController {
   @ApiResponse(BAD_INPUT)
   @ApiResponse({ status: 404, type: ErrorDto, description: 'Unknown session, or a chat WhatsApp does not know' })
   @ApiResponse(NOT_READY)
-  @ApiResponse({ status: 502, type: ErrorDto, description: 'WhatsApp failed to list the chats' })
+  @ApiResponse({ status: 502, type: ErrorDto, description: 'WhatsApp failed to list the chats or to give this chat\'s messages' })
   @ApiResponse({ status: 503, type: ErrorDto, description: 'The run failed (for example, the database was unavailable)' })
   syncChat(@Param() { id, chatId }: ChatParams, @Query() { limitPerChat, mode }: SyncQuery): Promise<ChatSyncResult> {
     return this.sync.syncChat(id, chatId, mode ?? DEFAULT_SYNC_MODE, limitPerChat ?? DEFAULT_LIMIT_PER_CHAT);

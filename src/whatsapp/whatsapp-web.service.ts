@@ -1,5 +1,5 @@
 import { setImmediate as nextMacrotask, setTimeout as delay } from 'node:timers/promises';
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, NotFoundException, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { BadGatewayException, BeforeApplicationShutdown, Inject, Injectable, Logger, NotFoundException, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { errorText } from '../common/error-text';
 import { retryInBackground } from '../common/retry-in-background';
@@ -128,13 +128,19 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
       await this.tracker.get(sessionId)?.result.catch(() => undefined);
       const listing = await this.clientForRun(sessionId);
       if (!listing) continue;
-      const chat = lastById(await this.fetchChats(sessionId, listing)).find((c) => c.id === chatId);
+      const listed = await this.fetchChats(sessionId, listing).catch((error: unknown) => {
+        throw syncFailureToHttp(error, errorText(error));
+      });
+      const chat = lastById(listed).find((c) => c.id === chatId);
       if (!chat) throw new NotFoundException(`Chat ${chatId} not found in WhatsApp for session ${sessionId}`);
       // The list was fetched while a run may have started, or the session changed: decide again.
       const client = this.sessions.readyClient(sessionId);
       if (this.tracker.get(sessionId) || client !== listing) continue;
       const run = new SyncRun(sessionId, limitPerChat, { mode, trigger: 'api', chatId }, this.publisher);
       const result = await this.tracker.start(run, () => this.execute(run, client, async () => [chat]));
+      // The run is `done` with its chat counted failed, as in a run over every chat; the answer of
+      // a one-chat sync says that its one chat failed.
+      if (run.chatError !== null) throw new BadGatewayException(`Synchronization of chat ${chatId} failed: ${run.chatError}`);
       return {
         success: true,
         chatId,

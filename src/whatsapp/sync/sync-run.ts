@@ -41,6 +41,8 @@ export class SyncRun {
   readonly progress: SyncRunProgress = { nChats: 0, currentChat: 0, messagesSynced: 0, chatsFailed: 0, chatsSkipped: 0, chatsWithGap: 0, messagesInserted: 0 };
   /** The one chat's catch-up bound was hit (one-chat runs: the answer's `gap`). */
   private lastGap = false;
+  /** Why the last chat that failed failed (one-chat runs: the answer's error). */
+  chatError: string | null = null;
   /** The last `sync_chats`, for a socket that joins mid-run. */
   latest: SyncChatsPayload | undefined;
 
@@ -85,6 +87,7 @@ export class SyncRun {
 
   chatFailed(chatId: string, error: string): void {
     this.progress.chatsFailed++;
+    this.chatError = error;
     this.report({ nChats: this.progress.nChats, currentChat: this.progress.currentChat, chatId, messagesSynced: 0, error });
   }
 
