@@ -103,7 +103,8 @@ describe('mode=incremental', () => {
     const stored = await t.db.query<{ wa_id: string }>('SELECT wa_id FROM messages WHERE session_id = $1 ORDER BY wa_id', ['inc']);
     expect(stored.map((r) => r.wa_id)).toEqual(changed.chats.flatMap((c) => c.messages.map((m) => m.id)).sort());
     const latest = await t.request('GET', '/whatsapp-web/session/inc/sync-chats/latest');
-    expect(latest.body).toMatchObject({ status: 'done', mode: 'incremental', trigger: 'api', nChats: 2, chatsSkipped: 3, chatsWithGap: 0, messagesSynced: 28, messagesInserted: 8 });
+    // Calls into WhatsApp: the chat list, then one fetch of each of the two chats.
+    expect(latest.body).toMatchObject({ status: 'done', mode: 'incremental', trigger: 'api', nChats: 2, chatsSkipped: 3, chatsWithGap: 0, messagesSynced: 28, messagesInserted: 8, fetchCalls: 3 });
     expect(await t.db.query('SELECT mode, trigger, n_chats, chats_skipped, messages_inserted FROM sync_runs WHERE session_id = $1 ORDER BY started_at', ['inc'])).toEqual([
       { mode: 'full', trigger: 'api', n_chats: 4, chats_skipped: 0, messages_inserted: '80' },
       { mode: 'incremental', trigger: 'api', n_chats: 2, chats_skipped: 3, messages_inserted: '8' },
@@ -131,6 +132,7 @@ describe('mode=incremental', () => {
     expect(data).toHaveLength(1);
     expect(data[0]).toContain('INSERT INTO chats');
     expect(log.of('sync_chats')).toEqual([{ sessionId: 'idle', nChats: 0, currentChat: 0, messagesSynced: 0 }]);
+    expect((await t.request('GET', '/whatsapp-web/session/idle/sync-chats/latest')).body).toMatchObject({ fetchCalls: 1 });
     // Nothing rewritten: every row keeps the version the first sync wrote.
     expect(await rowVersions()).toEqual(before);
   });
@@ -151,6 +153,7 @@ describe('mode=incremental', () => {
     ]);
     expect(answer.body).toMatchObject({ chatsProcessed: 1, chatsSkipped: 3, chatsWithGap: 0, messagesSynced: 50, messagesInserted: 30 });
     expect(await t.db.query('SELECT count(*)::int AS n FROM messages WHERE session_id = $1 AND chat_id = $2', ['windows', 'a@c.us'])).toEqual([{ n: 50 }]);
+    expect(await t.db.query("SELECT fetch_calls FROM sync_runs WHERE session_id = 'windows' ORDER BY started_at")).toEqual([{ fetch_calls: 5 }, { fetch_calls: 4 }]);
   });
 
   it('a chat never stored gets its newest limitPerChat, as in a full run', async () => {
@@ -363,7 +366,7 @@ describe('SYNC_CATCHUP_MAX_PER_CHAT', () => {
     const newestOfA = changed.chats[0].messages.slice(-5).map((m) => m.id);
     const storedA = await t.db.query<{ wa_id: string }>('SELECT wa_id FROM messages WHERE session_id = $1 AND chat_id = $2 ORDER BY timestamp', ['gap', 'a@c.us']);
     expect(storedA.map((r) => r.wa_id)).toEqual([...changed.chats[0].messages.slice(0, 20).map((m) => m.id), ...newestOfA]);
-    expect((await t.request('GET', '/whatsapp-web/session/gap/sync-chats/latest')).body).toMatchObject({ chatsWithGap: 1 });
+    expect((await t.request('GET', '/whatsapp-web/session/gap/sync-chats/latest')).body).toMatchObject({ chatsWithGap: 1, fetchCalls: 5 });
     expect(await t.db.query("SELECT chats_with_gap FROM sync_runs WHERE session_id = 'gap' AND mode = 'incremental'")).toEqual([{ chats_with_gap: 1 }]);
 
     // The one-chat route reports its gap the same way.

@@ -33,7 +33,8 @@ const SHUTDOWN_WAIT_MS = 5000;
 const OUTCOME_RETRIES = 30;
 const OUTCOME_RETRY_MAX_DELAY_MS = 5000;
 
-type ChatOutcome = { prepared: PreparedMessages; gap: boolean } | { fetchError: string };
+/** A chat's fetch, ready for its turn; `fetches`: the calls into WhatsApp it made. */
+type ChatOutcome = ({ prepared: PreparedMessages; gap: boolean } | { fetchError: string }) & { fetches: number };
 
 /** A chat a run fetches; `stored`: its newest stored message, when an incremental run found one. */
 interface ChatWork {
@@ -209,6 +210,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     const progressWrite = new Throttle(PROGRESS_WRITE_INTERVAL_MS, () => this.runs.updateProgress(run.syncId, { ...run.progress }));
     const progressLog = new Throttle(PROGRESS_LOG_INTERVAL_MS, () => this.logProgress(run));
     const chats = lastById(await listChats());
+    run.called(1);
     const work = run.mode === 'full' ? await this.allChats(run, chats) : await this.chatsToCatchUp(run, chats);
     // Chats ahead of the one being reported are fetched and prepared concurrently; writes go one
     // chat at a time, in order, so that the run's writes end with it and an id two chats list is
@@ -221,6 +223,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
       run.chatStarted(index, chat.id);
       this.assertStillReady(sessionId);
       const outcome = await pipeline.take(index);
+      run.called(outcome.fetches);
       // Deleted, stopped or shutting down while this chat was fetched: nothing more is written.
       this.assertStillReady(sessionId);
       if ('fetchError' in outcome) {
@@ -274,19 +277,24 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
    */
   private async fetchAndPrepare(sessionId: string, client: WhatsappClient, { chat, stored }: ChatWork, limit: number): Promise<ChatOutcome> {
     // saveChats left it out: its messages are not fetched either.
-    if (!isStorableChatId(chat.id)) return { fetchError: unstorableChatIdText(chat.id) };
+    if (!isStorableChatId(chat.id)) return { fetchError: unstorableChatIdText(chat.id), fetches: 0 };
+    let fetches = 0;
+    const fetch = (n: number) => {
+      fetches++;
+      return client.fetchMessages(chat.id, n);
+    };
     let messages: WaMessage[];
     let gap = false;
     try {
       if (stored === null) {
-        messages = await client.fetchMessages(chat.id, limit);
+        messages = await fetch(limit);
       } else {
-        ({ messages, gap } = await fetchSinceStored((n) => client.fetchMessages(chat.id, n), stored, limit, this.config.syncCatchupMaxPerChat));
+        ({ messages, gap } = await fetchSinceStored(fetch, stored, limit, this.config.syncCatchupMaxPerChat));
       }
     } catch (error) {
-      return { fetchError: errorText(error) };
+      return { fetchError: errorText(error), fetches };
     }
-    return { prepared: this.storage.prepareMessages(sessionId, chat.id, messages), gap };
+    return { prepared: this.storage.prepareMessages(sessionId, chat.id, messages), gap, fetches };
   }
 
   /**

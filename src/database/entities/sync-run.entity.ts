@@ -58,6 +58,10 @@ export class SyncRunEntity {
   @Column({ name: 'messages_inserted', type: 'bigint', transformer: bigintAsNumber })
   messagesInserted: number;
 
+  /** Calls into WhatsApp the run made: the chat list, and every message fetch (each window). */
+  @Column({ name: 'fetch_calls', type: 'integer' })
+  fetchCalls: number;
+
   @Column({ type: 'text', nullable: true })
   error: string | null;
 

@@ -44,7 +44,7 @@ describe('fetchSinceStored', () => {
     const { fetch, windows } = provider(history(2000));
     const result = await fetchSinceStored(fetch, { id: 'm500', timestamp: 500 }, 10, 5000);
     expect(windows).toEqual([10, 40, 160, 640]);
-    expect(result).toMatchObject({ gap: false, fetches: 4 });
+    expect(result.gap).toBe(false);
     expect(result.messages).toHaveLength(640);
   });
 
@@ -66,7 +66,7 @@ describe('fetchSinceStored', () => {
   it('a same-second message is not enough: the stored id, or an older second, is', async () => {
     const same = history(8).map((m, n) => ({ ...m, id: `s${n}`, timestamp: 1000 }));
     const { fetch, windows } = provider(same);
-    expect(await fetchSinceStored(fetch, { id: 's1', timestamp: 1000 }, 2, 5000)).toMatchObject({ gap: false, fetches: 2 });
+    expect(await fetchSinceStored(fetch, { id: 's1', timestamp: 1000 }, 2, 5000)).toMatchObject({ gap: false });
     expect(windows).toEqual([2, 8]);
   });
 

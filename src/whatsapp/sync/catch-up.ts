@@ -23,8 +23,6 @@ export interface CatchUp {
   messages: WaMessage[];
   /** More than `maxNew` messages are newer than the stored history: those between are not stored. */
   gap: boolean;
-  /** The provider's fetches this took. */
-  fetches: number;
 }
 
 /**
@@ -42,10 +40,10 @@ export async function fetchSinceStored(
 ): Promise<CatchUp> {
   const bound = maxNew + 1;
   let window = Math.max(1, Math.min(firstWindow, bound));
-  for (let fetches = 1; ; fetches++) {
+  for (;;) {
     const messages = await fetch(window);
-    if (messages.length < window || reachesStored(messages, newest)) return { messages, gap: false, fetches };
-    if (window >= bound) return { messages: newestOf(messages, maxNew), gap: true, fetches };
+    if (messages.length < window || reachesStored(messages, newest)) return { messages, gap: false };
+    if (window >= bound) return { messages: newestOf(messages, maxNew), gap: true };
     window = Math.min(window * WINDOW_GROWTH, bound);
   }
 }

@@ -25,6 +25,7 @@ export class SyncRunRepository {
         chatsSkipped: 0,
         chatsWithGap: 0,
         messagesInserted: 0,
+        fetchCalls: 0,
         error: null,
         startedAt: new Date(),
         finishedAt: null,

@@ -15,6 +15,8 @@ export interface SyncRunProgress {
   chatsWithGap: number;
   /** Rows the run created, of the `messagesSynced` it stored. */
   messagesInserted: number;
+  /** Calls into WhatsApp: the chat list, and every message fetch (each window of an incremental one). */
+  fetchCalls: number;
 }
 
 /** What kind of run it is: its mode, what started it, and the one chat of a one-chat sync. */
@@ -38,7 +40,7 @@ export class SyncRun {
   error: string | null = null;
   startedAt = new Date();
   finishedAt: Date | null = null;
-  readonly progress: SyncRunProgress = { nChats: 0, currentChat: 0, messagesSynced: 0, chatsFailed: 0, chatsSkipped: 0, chatsWithGap: 0, messagesInserted: 0 };
+  readonly progress: SyncRunProgress = { nChats: 0, currentChat: 0, messagesSynced: 0, chatsFailed: 0, chatsSkipped: 0, chatsWithGap: 0, messagesInserted: 0, fetchCalls: 0 };
   /** The one chat's catch-up bound was hit (one-chat runs: the answer's `gap`). */
   private lastGap = false;
   /** Why the last chat that failed failed (one-chat runs: the answer's error). */
@@ -68,6 +70,11 @@ export class SyncRun {
     this.progress.nChats = nChats;
     this.progress.chatsSkipped = skipped;
     this.report({ nChats, currentChat: 0, messagesSynced: 0 });
+  }
+
+  /** `calls` more calls into WhatsApp were made for the run. */
+  called(calls: number): void {
+    this.progress.fetchCalls += calls;
   }
 
   /** The first event of the chat at `index`. */

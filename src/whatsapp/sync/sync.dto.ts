@@ -76,6 +76,7 @@ export class SyncRunDto implements SyncRunView {
   @ApiProperty() chatsSkipped: number;
   @ApiProperty() chatsWithGap: number;
   @ApiProperty() messagesInserted: number;
+  @ApiProperty({ description: 'Calls into WhatsApp: the chat list and every message fetch' }) fetchCalls: number;
   @ApiProperty({ format: 'date-time' }) startedAt: string;
   @ApiProperty({ type: String, nullable: true, format: 'date-time' }) finishedAt: string | null;
   @ApiPropertyOptional() error?: string;

@@ -46,6 +46,8 @@ export interface SyncRunView {
   chatsSkipped: number;
   chatsWithGap: number;
   messagesInserted: number;
+  /** Calls into WhatsApp: the chat list and every message fetch. */
+  fetchCalls: number;
   startedAt: string;
   finishedAt: string | null;
   error?: string;
@@ -67,6 +69,7 @@ export function syncRunRowToView(row: SyncRunEntity): SyncRunView {
     chatsSkipped: row.chatsSkipped,
     chatsWithGap: row.chatsWithGap,
     messagesInserted: row.messagesInserted,
+    fetchCalls: row.fetchCalls,
     startedAt: row.startedAt.toISOString(),
     finishedAt: row.finishedAt?.toISOString() ?? null,
     ...(row.error ? { error: row.error } : {}),
