@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { BenchPostgres } from './bench-postgres';
+import { measureCatchUp } from './catch-up';
 import { copyLimit } from './copy-limit';
 import { ArmName, measureEventCost } from './event-cost';
 import { seedWay } from './seed-way';
@@ -13,10 +14,10 @@ import { SyncMeasurement, measureSync, startReadySession } from './sync-driver';
  * limit the machine allows, on generated simulated accounts. Prints a table, writes results.json.
  * Set BENCH_QUICK=1 for a smaller run (10x fewer messages in the scale scenario, the seed's way on
  * 1,000 rows instead of 3,000), BENCH_ONLY to a comma-separated list of scenarios (throughput, seed,
- * latency, events, scale) to run only those, BENCH_EVENT_ROUNDS for the event scenario's rounds (9).
+ * latency, events, scale, catchup) to run only those, BENCH_EVENT_ROUNDS for the event scenario's rounds (9).
  */
 const QUICK = process.env.BENCH_QUICK === '1';
-const SCENARIOS = ['throughput', 'seed', 'latency', 'events', 'scale'] as const;
+const SCENARIOS = ['throughput', 'seed', 'latency', 'events', 'scale', 'catchup'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 for (const name of ONLY) if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown scenario ${name}; known: ${SCENARIOS.join(', ')}`);
@@ -129,6 +130,17 @@ async function main(): Promise<void> {
       report(`5. scale: ${fmt(scale.run.messagesSynced)} messages`, `${fmt(perSecond(scale.run))} msg/s`, `${(scale.run.elapsedMs / 1000).toFixed(1)} s, ${freshRate ? ratio(perSecond(scale.run), freshRate) : 'n/a'} of the 100k figure (target >= 0.70x)`);
       report('   server RSS: baseline -> peak', `${fmt(scale.baselineRss / MB)} -> ${fmt(scale.peakRss / MB)} MB`, `growth ${fmt(growth / MB)} MB (target < 300 MB)`);
       results.scale = { ...scale, rssGrowthBytes: growth, ratioTo100k: freshRate && perSecond(scale.run) / freshRate };
+    }
+
+    if (runs('catchup')) {
+      // 6: catch-up, 1,000 chats x 20 messages stored; while the service is down 2% of the chats get
+      // 5 new messages; 40 ms a fetch. The automatic incremental run at the restart against a full
+      // re-sync of the same state; the rows after it are checked against a fresh full sync.
+      const c = await measureCatchUp(pg);
+      if (!c.identical) throw new Error('catch-up: the stored rows differ from those of a full sync with limitPerChat=10000');
+      report(`6. catch-up: ${c.changedChats} of ${fmt(c.chats)} chats changed`, `${fmt(c.catchUpMs)} ms`, `${c.catchUpFetchCalls} calls into WhatsApp, ${c.catchUpInserted} new messages; rows identical to a full sync with limitPerChat=10000`);
+      report('   full re-sync of the same state', `${fmt(c.fullMs)} ms`, `${c.fullFetchCalls} calls; the catch-up is ${ratio(c.fullMs, c.catchUpMs)} faster (target >= 20x)`);
+      results.catchUp = { ...c, speedup: c.fullMs / c.catchUpMs };
     }
   } finally {
     await pg.stop();

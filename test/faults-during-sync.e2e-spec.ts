@@ -134,7 +134,7 @@ describe('faults during a sync', () => {
 
       expect({ status: answer.status, body: answer.body }).toEqual({
         status: 200,
-        body: { ...OK, chatsProcessed: 3, chatsFailed: 0, messagesSynced: 15, syncId: expect.any(String), durationMs: expect.any(Number) },
+        body: { ...OK, mode: 'full', chatsSkipped: 0, chatsWithGap: 0, chatsProcessed: 3, chatsFailed: 0, messagesSynced: 15, messagesInserted: 15, syncId: expect.any(String), durationMs: expect.any(Number) },
       });
       expect(log.of('sync_chats').filter((e) => 'error' in e)).toEqual([]);
       expect(await messagesPerChat('odd')).toEqual({ [chatId]: 8, 'after@c.us': 5, 'sparse@c.us': 2 });
@@ -201,7 +201,7 @@ describe('faults during a sync', () => {
 
       expect({ status: answer.status, body: answer.body }).toEqual({
         status: 200,
-        body: { ...OK, chatsProcessed: 2, chatsFailed: 0, messagesSynced: 6, syncId: expect.any(String), durationMs: expect.any(Number) },
+        body: { ...OK, mode: 'full', chatsSkipped: 0, chatsWithGap: 0, chatsProcessed: 2, chatsFailed: 0, messagesSynced: 6, messagesInserted: 6, syncId: expect.any(String), durationMs: expect.any(Number) },
       });
       const [row] = await t.db.query<{ body: string; timestamp: string }>(`SELECT body, timestamp FROM messages WHERE session_id = 'odd-ts' AND wa_id = $1`, [first.id]);
       expect(row.body).toBe(first.body);
@@ -333,7 +333,7 @@ describe('faults during a sync', () => {
       const again = await t.request<Record<string, unknown>>('POST', `/whatsapp-web/session/${id}/sync-chats`);
       expect({ status: again.status, body: again.body }).toEqual({
         status: 200,
-        body: { ...OK, chatsProcessed: 3, chatsFailed: 0, messagesSynced: 135, syncId: expect.any(String), durationMs: expect.any(Number) },
+        body: { ...OK, mode: 'full', chatsSkipped: 0, chatsWithGap: 0, chatsProcessed: 3, chatsFailed: 0, messagesSynced: 135, messagesInserted: 85, syncId: expect.any(String), durationMs: expect.any(Number) },
       });
       expect(await t.db.counts(id)).toEqual({ sessions: 1, chats: 3, messages: 135, sync_runs: 2 });
       expect(await latest(id)).toMatchObject({ status: 'done', currentChat: 3, messagesSynced: 135 });

@@ -82,9 +82,13 @@ describe('soak: 20 sessions syncing in parallel while 50 sockets join and leave'
         body: {
           success: true,
           message: 'Synchronization completed successfully',
+          mode: 'full',
           chatsProcessed: CHATS,
           chatsFailed: 0,
+          chatsSkipped: 0,
+          chatsWithGap: 0,
           messagesSynced: CHATS * MESSAGES,
+          messagesInserted: CHATS * MESSAGES,
           syncId: expect.any(String),
           durationMs: expect.any(Number),
         },
@@ -126,7 +130,7 @@ describe('soak: 20 sessions syncing in parallel while 50 sockets join and leave'
       expect({ sessionId: s.sessionId, events: s.log.of('sync_chats') }).toEqual({ sessionId: s.sessionId, events: flow(s.sessionId) });
       expect(s.log.of('sync_chats_failed')).toEqual([]);
       expect(s.log.of('sync_chats_done')).toEqual([
-        { sessionId: s.sessionId, syncId: answers[sessionIds.indexOf(s.sessionId)].body.syncId, chatsProcessed: CHATS, chatsFailed: 0, messagesSynced: CHATS * MESSAGES, durationMs: expect.any(Number) },
+        { sessionId: s.sessionId, syncId: answers[sessionIds.indexOf(s.sessionId)].body.syncId, mode: 'full', chatsSkipped: 0, chatsWithGap: 0, chatsProcessed: CHATS, chatsFailed: 0, messagesSynced: CHATS * MESSAGES, messagesInserted: CHATS * MESSAGES, durationMs: expect.any(Number) },
       ]);
     }
 

@@ -91,7 +91,7 @@ describe('account data that failed whole runs or made their counts lie', () => {
     const answer = await t.request('POST', '/whatsapp-web/session/range/sync-chats');
     expect({ status: answer.status, body: answer.body }).toEqual({
       status: 200,
-      body: { ...OK, chatsProcessed: 2, chatsFailed: 0, messagesSynced: 5, syncId: expect.any(String), durationMs: expect.any(Number) },
+      body: { ...OK, mode: 'full', chatsSkipped: 0, chatsWithGap: 0, chatsProcessed: 2, chatsFailed: 0, messagesSynced: 5, messagesInserted: 5, syncId: expect.any(String), durationMs: expect.any(Number) },
     });
     expect(await t.db.query('SELECT wa_id, unread_count FROM chats WHERE session_id = $1 ORDER BY wa_id', ['range'])).toEqual([
       { wa_id: 'huge-count@c.us', unread_count: 2147483647 },
@@ -109,7 +109,7 @@ describe('account data that failed whole runs or made their counts lie', () => {
     t.whatsapp.account = accountFromSpec({ scanAfterMs: 0, fetchLatencyMs: 0, chats: [...sharers, twice, chat('own@c.us', 6), { ...twice }] });
     await t.readySession('shared');
 
-    const expected = { ...OK, chatsProcessed: 10, chatsFailed: 0, messagesSynced: 1510, syncId: expect.any(String), durationMs: expect.any(Number) };
+    const expected = { ...OK, mode: 'full', chatsSkipped: 0, chatsWithGap: 0, chatsProcessed: 10, chatsFailed: 0, messagesSynced: 1510, messagesInserted: 1510, syncId: expect.any(String), durationMs: expect.any(Number) };
     const first = await t.request('POST', '/whatsapp-web/session/shared/sync-chats?limitPerChat=2000');
     expect({ status: first.status, body: first.body }).toEqual({ status: 200, body: expected });
     expect(await t.db.counts('shared')).toEqual({ sessions: 1, chats: 10, messages: 1510, sync_runs: 1 });
@@ -123,7 +123,8 @@ describe('account data that failed whole runs or made their counts lie', () => {
 
     for (let round = 0; round < 2; round++) {
       const again = await t.request('POST', '/whatsapp-web/session/shared/sync-chats?limitPerChat=2000');
-      expect({ status: again.status, body: again.body }).toEqual({ status: 200, body: expected });
+      // The same counts, and no row new.
+      expect({ status: again.status, body: again.body }).toEqual({ status: 200, body: { ...expected, messagesInserted: 0 } });
       expect(await rowVersions('shared')).toEqual(before);
     }
     expect(await t.request('GET', '/whatsapp-web/session/shared/sync-chats/latest')).toMatchObject({

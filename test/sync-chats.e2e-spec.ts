@@ -28,9 +28,13 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({
       ...OK,
+      mode: 'full',
       chatsProcessed: 3,
       chatsFailed: 0,
+      chatsSkipped: 0,
+      chatsWithGap: 0,
       messagesSynced: 125,
+      messagesInserted: 125,
       syncId: expect.any(String),
       durationMs: expect.any(Number),
     });
@@ -46,7 +50,7 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
     const names = log.events.map((e) => e.event).filter((e) => e.startsWith('sync_chats'));
     expect(names[names.length - 1]).toBe('sync_chats_done');
     expect(log.of('sync_chats_done')).toEqual([
-      { sessionId: 'flow', syncId: answer.body.syncId, chatsProcessed: 3, chatsFailed: 0, messagesSynced: 125, durationMs: answer.body.durationMs },
+      { sessionId: 'flow', syncId: answer.body.syncId, mode: 'full', chatsSkipped: 0, chatsWithGap: 0, chatsProcessed: 3, chatsFailed: 0, messagesSynced: 125, messagesInserted: 125, durationMs: answer.body.durationMs },
     ]);
 
     expect(await t.db.query('SELECT wa_id, name, is_group, unread_count, timestamp, archived, pinned FROM chats WHERE session_id = $1 ORDER BY wa_id', ['flow'])).toEqual([
@@ -75,8 +79,8 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
       ack: 0,
       raw_id: 'false_chat2@c.us_3EB0000074',
     });
-    expect(await t.db.query('SELECT status, n_chats, current_chat, messages_synced, chats_failed, limit_per_chat, error, finished_at IS NOT NULL AS finished FROM sync_runs WHERE session_id = $1', ['flow'])).toEqual([
-      { status: 'done', n_chats: 3, current_chat: 3, messages_synced: '125', chats_failed: 0, limit_per_chat: 100, error: null, finished: true },
+    expect(await t.db.query('SELECT status, mode, trigger, chat_id, n_chats, current_chat, messages_synced, messages_inserted, chats_failed, chats_skipped, chats_with_gap, limit_per_chat, error, finished_at IS NOT NULL AS finished FROM sync_runs WHERE session_id = $1', ['flow'])).toEqual([
+      { status: 'done', mode: 'full', trigger: 'api', chat_id: null, n_chats: 3, current_chat: 3, messages_synced: '125', messages_inserted: '125', chats_failed: 0, chats_skipped: 0, chats_with_gap: 0, limit_per_chat: 100, error: null, finished: true },
     ]);
   });
 
@@ -95,7 +99,8 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
     t.whatsapp.account = accountFromSpec(changed);
     const second = await t.request<Record<string, unknown>>('POST', '/whatsapp-web/session/resync/sync-chats');
 
-    expect(second.body).toMatchObject({ ...OK, chatsProcessed: 3, messagesSynced: 125 });
+    // Nothing new: every message held, none inserted; the edited one is rewritten.
+    expect(second.body).toMatchObject({ ...OK, mode: 'full', chatsProcessed: 3, messagesSynced: 125, messagesInserted: 0 });
     expect(await t.db.counts('resync')).toEqual({ sessions: 1, chats: 3, messages: 125, sync_runs: 2 });
     expect(await t.db.query('SELECT name, unread_count FROM chats WHERE session_id = $1 AND wa_id = $2', ['resync', 'chat1@c.us'])).toEqual([
       { name: 'Alice Smith', unread_count: 7 },

@@ -10,6 +10,8 @@ import { parseAccountSpec } from '../whatsapp/client/simulated/simulated-account
 export type WaProvider = 'wwebjs' | 'simulated';
 export type LogFormat = 'pretty' | 'json';
 export type AuthStore = 'local' | 'postgres';
+/** What a session's transition to `ready` starts by itself: a run of that mode, or nothing. */
+export type SyncOnReady = 'incremental' | 'full' | 'off';
 
 /** Where whatsapp-web.js gets the WhatsApp Web page (operators pin versions when WhatsApp breaks it). */
 export type WebCacheSetting = { type: 'none' } | { type: 'local'; path: string } | { type: 'remote'; remotePath: string };
@@ -54,6 +56,11 @@ export interface AppConfig {
   /** Express's `trust proxy`: whose `X-Forwarded-For` gives the client IP that rate limits count. */
   trustProxy: TrustProxySetting;
   syncFetchConcurrency: number;
+  /** New messages an incremental run stores of one chat at most; past it the chat is reported with a gap. */
+  syncCatchupMaxPerChat: number;
+  /** The run each transition to `ready` starts (`off`: none), and its `limitPerChat`. */
+  syncOnReady: SyncOnReady;
+  syncOnReadyLimit: number;
   logFormat: LogFormat;
   logLevel: LogLevelName;
   wwebjs: WwebjsConfig;
@@ -110,6 +117,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     trustProxy: read.trustProxy('TRUST_PROXY'),
     syncFetchConcurrency: read.int('SYNC_FETCH_CONCURRENCY', 8, 1, 64),
+    syncCatchupMaxPerChat: read.int('SYNC_CATCHUP_MAX_PER_CHAT', 5000, 1, 1_000_000),
+    syncOnReady: read.oneOf('SYNC_ON_READY', ['incremental', 'full', 'off'] as const, 'incremental'),
+    syncOnReadyLimit: read.int('SYNC_ON_READY_LIMIT', 100, 1, 10_000),
     logFormat: read.oneOf('LOG_FORMAT', ['pretty', 'json'] as const, 'pretty'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'log'),
     wwebjs: {

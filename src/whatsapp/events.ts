@@ -1,5 +1,6 @@
 import { MessageView } from './chats/chat.view';
 import { SessionStatus } from './client/whatsapp.types';
+import { SyncMode } from '../database/entities/sync-run.entity';
 
 /** `sync_chats`: progress of a run (README.md, "Socket.IO events", gives the exact order). */
 export interface SyncChatsPayload {
@@ -11,14 +12,22 @@ export interface SyncChatsPayload {
   messagesSynced?: number;
   /** Set on the second event of a chat that failed. */
   error?: string;
+  /** `true` on the second event of a chat an incremental run could not bring up to date (SYNC_CATCHUP_MAX_PER_CHAT); absent otherwise. */
+  gap?: true;
 }
 
 export interface SyncChatsDonePayload {
   sessionId: string;
   syncId: string;
+  mode: SyncMode;
+  /** Chats the run went through (fetched, or failed), as `nChats`. */
   chatsProcessed: number;
   chatsFailed: number;
+  chatsSkipped: number;
+  chatsWithGap: number;
   messagesSynced: number;
+  /** Of `messagesSynced`, the rows that are new. */
+  messagesInserted: number;
   durationMs: number;
 }
 

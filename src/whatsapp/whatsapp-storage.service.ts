@@ -9,8 +9,8 @@ import { MessageReactionEntity } from '../database/entities/message-reaction.ent
 import { MessageView, messageRowToView, reactionsByMessage } from './chats/chat.view';
 import { WaChat, WaMessage, WaMessageEdit, WaMessageRevoke, WaReaction } from './client/whatsapp.types';
 import { ChangeOutcome, MessageChangeRepository } from './storage/message-change.repository';
-import { ChatRepository, toChatRow } from './storage/chat.repository';
-import { MessageRepository, toMessageRow } from './storage/message.repository';
+import { ChatRepository, NewestStored, toChatRow } from './storage/chat.repository';
+import { MessageRepository, MessagesWritten, toMessageRow } from './storage/message.repository';
 import { MessageCursor } from './storage/message-cursor';
 import { jsonBatches } from './storage/json-batches';
 import { isStorableChatId, lastById, MAX_CHAT_ID_BYTES, pgSafeInt, pgSafeJson, pgSafeText, pgSafeTimestamp } from './storage/pg-safe';
@@ -77,6 +77,19 @@ export class WhatsappStorageService {
     for (let index = 0; index < unique.length; index++) await onProgress(index, unique.length, unique[index]);
   }
 
+  /**
+   * What an incremental run does instead of `saveChats`: the same upserts (one statement per batch),
+   * each also reading its chats' newest stored messages. Answers them by chat id (`null`: none
+   * stored), for the chats it stored: the unique listed chats whose ids can be stored.
+   */
+  async saveChatsReadingNewest(sessionId: string, chats: readonly WaChat[]): Promise<Map<string, NewestStored>> {
+    const newest = new Map<string, NewestStored>();
+    for (const batch of jsonBatches(storableChats(chats), toChatRow, CHAT_BATCH_SIZE)) {
+      for (const [chatId, stored] of await this.chatRows.upsertReadingNewest(sessionId, batch)) newest.set(chatId, stored);
+    }
+    return newest;
+  }
+
   /** Upserts a chat's messages atomically (one statement, or one transaction), then reports how many it holds. */
   async saveMessages(
     sessionId: string,
@@ -84,7 +97,7 @@ export class WhatsappStorageService {
     messages: readonly WaMessage[],
     onProgress?: MessagesProgress,
   ): Promise<number> {
-    const held = await this.writeMessages(this.prepareMessages(sessionId, chatId, messages));
+    const { held } = await this.writeMessages(this.prepareMessages(sessionId, chatId, messages));
     await onProgress?.(held);
     return held;
   }
@@ -97,18 +110,22 @@ export class WhatsappStorageService {
     return { sessionId, chatId: pgSafeText(chatId), batches: jsonBatches(lastById(messages), toMessageRow, MESSAGE_BATCH_SIZE) };
   }
 
-  /** The database half of `saveMessages`: how many of the messages the chat holds once committed. */
-  async writeMessages(prepared: PreparedMessages): Promise<number> {
+  /** The database half of `saveMessages`: how many of the messages the chat holds once committed, and how many are new. */
+  async writeMessages(prepared: PreparedMessages): Promise<MessagesWritten> {
     const { sessionId, chatId, batches } = prepared;
-    if (batches.length === 0) return 0;
+    if (batches.length === 0) return { held: 0, inserted: 0 };
     const keep = this.keepRevokedBody;
     return this.messageWrites.run(sessionId, () => {
       // One statement is atomic on its own: no BEGIN/COMMIT round trips for the common case.
       if (batches.length === 1) return this.messageRows.upsert(sessionId, chatId, batches[0], keep);
       return this.dataSource.transaction(async (manager) => {
-        let held = 0;
-        for (const batch of batches) held += await this.messageRows.upsert(sessionId, chatId, batch, keep, manager);
-        return held;
+        const total = { held: 0, inserted: 0 };
+        for (const batch of batches) {
+          const written = await this.messageRows.upsert(sessionId, chatId, batch, keep, manager);
+          total.held += written.held;
+          total.inserted += written.inserted;
+        }
+        return total;
       });
     });
   }
@@ -210,9 +227,13 @@ export class WhatsappStorageService {
 
   /** Chats whose id cannot be stored are left out; the sync reports each of them as a failed chat. */
   private async upsertChats(sessionId: string, chats: readonly WaChat[]): Promise<void> {
-    const rows = lastById(chats.filter((c) => isStorableChatId(c.id)));
-    for (const batch of jsonBatches(rows, toChatRow, CHAT_BATCH_SIZE)) await this.chatRows.upsert(sessionId, batch);
+    for (const batch of jsonBatches(storableChats(chats), toChatRow, CHAT_BATCH_SIZE)) await this.chatRows.upsert(sessionId, batch);
   }
+}
+
+/** The chats a chat upsert stores: ids that can be stored, each once (the last listing wins). */
+function storableChats(chats: readonly WaChat[]): WaChat[] {
+  return lastById(chats.filter((c) => isStorableChatId(c.id)));
 }
 
 /** Why a chat, or a live message of it, is not stored. */

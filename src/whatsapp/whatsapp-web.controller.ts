@@ -6,8 +6,8 @@ import { ChatView, MessagePage } from './chats/chat.view';
 import { DeletedDto, DeleteQuery, QrDto, SessionDto, SessionParams } from './session/session.dto';
 import { SessionService } from './session/session.service';
 import { SessionView } from './session/session.view';
-import { DEFAULT_LIMIT_PER_CHAT, SyncQuery, SyncResultDto, SyncRunDto } from './sync/sync.dto';
-import { SyncResult, SyncRunView } from './sync/sync.view';
+import { ChatSyncResultDto, DEFAULT_LIMIT_PER_CHAT, DEFAULT_SYNC_MODE, SyncQuery, SyncResultDto, SyncRunDto } from './sync/sync.dto';
+import { ChatSyncResult, SyncResult, SyncRunView } from './sync/sync.view';
 import { WhatsappQueryService } from './whatsapp-query.service';
 import { WhatsappWebService } from './whatsapp-web.service';
 
@@ -89,8 +89,21 @@ export class WhatsappWebController {
   @ApiResponse(NOT_READY)
   @ApiResponse({ status: 502, type: ErrorDto, description: 'WhatsApp failed to list the chats' })
   @ApiResponse({ status: 503, type: ErrorDto, description: 'The run failed (for example, the database was unavailable)' })
-  syncChats(@Param() { id }: SessionParams, @Query() { limitPerChat }: SyncQuery): Promise<SyncResult> {
-    return this.sync.syncChatsWithProgress(id, limitPerChat ?? DEFAULT_LIMIT_PER_CHAT);
+  syncChats(@Param() { id }: SessionParams, @Query() { limitPerChat, mode }: SyncQuery): Promise<SyncResult> {
+    return this.sync.syncChatsWithProgress(id, limitPerChat ?? DEFAULT_LIMIT_PER_CHAT, { mode: mode ?? DEFAULT_SYNC_MODE });
+  }
+
+  @Post('session/:id/chats/:chatId/sync')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Synchronize one chat; progress goes to the session room as `sync_chats` with nChats 1' })
+  @ApiResponse({ status: 200, type: ChatSyncResultDto })
+  @ApiResponse(BAD_INPUT)
+  @ApiResponse({ status: 404, type: ErrorDto, description: 'Unknown session, or a chat WhatsApp does not know' })
+  @ApiResponse(NOT_READY)
+  @ApiResponse({ status: 502, type: ErrorDto, description: 'WhatsApp failed to list the chats or to give this chat\'s messages' })
+  @ApiResponse({ status: 503, type: ErrorDto, description: 'The run failed (for example, the database was unavailable)' })
+  syncChat(@Param() { id, chatId }: ChatParams, @Query() { limitPerChat, mode }: SyncQuery): Promise<ChatSyncResult> {
+    return this.sync.syncChat(id, chatId, mode ?? DEFAULT_SYNC_MODE, limitPerChat ?? DEFAULT_LIMIT_PER_CHAT);
   }
 
   @Get('session/:id/sync-chats/latest')
@@ -122,8 +135,8 @@ export class WhatsappWebController {
   @ApiResponse(BAD_INPUT)
   @ApiResponse(UNKNOWN)
   @ApiResponse(NOT_READY)
-  chats(@Param() { id }: SessionParams, @Query() { sync, limitPerChat }: ChatsQuery): Promise<ChatView[]> {
-    return sync === false ? this.query.storedChats(id) : this.sync.getChats(id, limitPerChat ?? DEFAULT_LIMIT_PER_CHAT);
+  chats(@Param() { id }: SessionParams, @Query() { sync, limitPerChat, mode }: ChatsQuery): Promise<ChatView[]> {
+    return sync === false ? this.query.storedChats(id) : this.sync.getChats(id, limitPerChat ?? DEFAULT_LIMIT_PER_CHAT, mode ?? DEFAULT_SYNC_MODE);
   }
 
   @Get('session/:id/chats/:chatId/messages')

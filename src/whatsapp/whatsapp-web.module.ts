@@ -9,6 +9,7 @@ import { SessionService } from './session/session.service';
 import { ChatRepository } from './storage/chat.repository';
 import { MessageRepository } from './storage/message.repository';
 import { MessageChangeRepository } from './storage/message-change.repository';
+import { SyncOnReadyService } from './sync/sync-on-ready.service';
 import { SyncRunRepository } from './sync/sync-run.repository';
 import { SyncTracker } from './sync/sync-tracker';
 import { WhatsappQueryService } from './whatsapp-query.service';
@@ -35,6 +36,7 @@ import { WhatsappWebService } from './whatsapp-web.service';
     MessageRepository,
     MessageChangeRepository,
     SyncTracker,
+    SyncOnReadyService,
   ],
 })
 export class WhatsappWebModule {

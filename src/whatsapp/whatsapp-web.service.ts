@@ -1,5 +1,5 @@
 import { setImmediate as nextMacrotask, setTimeout as delay } from 'node:timers/promises';
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { BadGatewayException, BeforeApplicationShutdown, Inject, Injectable, Logger, NotFoundException, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { errorText } from '../common/error-text';
 import { retryInBackground } from '../common/retry-in-background';
@@ -9,12 +9,15 @@ import { WaChat, WaMessage } from './client/whatsapp.types';
 import { EventPublisher } from './event-publisher';
 import { ChatView } from './chats/chat.view';
 import { SessionService } from './session/session.service';
-import { isStorableChatId, lastById } from './storage/pg-safe';
+import { NewestStored } from './storage/chat.repository';
+import { isStorableChatId, lastById, pgSafeText } from './storage/pg-safe';
+import { fetchSinceStored, isUnchanged } from './sync/catch-up';
 import { OrderedPrefetch } from './sync/ordered-prefetch';
-import { SyncResult } from './sync/sync.view';
-import { DEFAULT_LIMIT_PER_CHAT } from './sync/sync.dto';
+import { ChatSyncResult, SyncResult } from './sync/sync.view';
+import { DEFAULT_LIMIT_PER_CHAT, DEFAULT_SYNC_MODE } from './sync/sync.dto';
 import { SessionNotReadyError, SyncInterruptedError, syncFailureToHttp, WhatsappCallError } from './sync/sync-errors';
 import { SyncRun } from './sync/sync-run';
+import { SyncMode, SyncTrigger } from '../database/entities/sync-run.entity';
 import { SyncRunRepository } from './sync/sync-run.repository';
 import { SyncTracker } from './sync/sync-tracker';
 import { WhatsappQueryService } from './whatsapp-query.service';
@@ -30,13 +33,26 @@ const SHUTDOWN_WAIT_MS = 5000;
 const OUTCOME_RETRIES = 30;
 const OUTCOME_RETRY_MAX_DELAY_MS = 5000;
 
-type ChatOutcome = { prepared: PreparedMessages } | { fetchError: string };
+/** A chat's fetch, ready for its turn; `fetches`: the calls into WhatsApp it made. */
+type ChatOutcome = ({ prepared: PreparedMessages; gap: boolean } | { fetchError: string }) & { fetches: number };
+
+/** A chat a run fetches; `stored`: its newest stored message, when an incremental run found one. */
+interface ChatWork {
+  chat: WaChat;
+  stored: NewestStored;
+}
+
+export interface SyncOptions {
+  mode?: SyncMode;
+  trigger?: SyncTrigger;
+}
 
 /** History synchronization: WhatsApp to PostgreSQL, with live progress for the session's room. */
 @Injectable()
 export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger(WhatsappWebService.name);
   private shuttingDown = false;
+  private leftoversMarked: Promise<void> = Promise.resolve();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -48,10 +64,16 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     private readonly query: WhatsappQueryService,
   ) {}
 
-  /** No run survives a restart: one left `running` by the previous process is marked interrupted. */
+  /**
+   * No run survives a restart: one left `running` by the previous process is marked interrupted.
+   * Runs wait for this (a session restored at boot starts its catch-up from a concurrent hook), so
+   * that the mark never hits a run of this process.
+   */
   async onApplicationBootstrap(): Promise<void> {
-    const interrupted = await this.runs.markRunningAsInterrupted();
-    if (interrupted > 0) this.logger.warn(`marked ${interrupted} unfinished sync run(s) as interrupted`);
+    this.leftoversMarked = this.runs.markRunningAsInterrupted().then((interrupted) => {
+      if (interrupted > 0) this.logger.warn(`marked ${interrupted} unfinished sync run(s) as interrupted`);
+    });
+    await this.leftoversMarked;
   }
 
   /**
@@ -71,47 +93,99 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   /**
-   * Fetches every chat and up to `limitPerChat` messages of each, stores them, and reports each step
-   * as `sync_chats`. One run per session: a trigger while one runs waits for it and gets its result.
+   * Fetches every chat and up to `limitPerChat` messages of each (`full`), or only what is missing
+   * (`incremental`), stores them, and reports each step as `sync_chats`. One run per session: a
+   * trigger while one runs waits for it and gets its result, whatever mode either asked for (the
+   * result names the mode that ran).
    */
-  async syncChatsWithProgress(sessionId: string, limitPerChat = DEFAULT_LIMIT_PER_CHAT): Promise<SyncResult> {
+  async syncChatsWithProgress(sessionId: string, limitPerChat = DEFAULT_LIMIT_PER_CHAT, options: SyncOptions = {}): Promise<SyncResult> {
     const running = this.tracker.get(sessionId);
-    if (running) return running.result;
-    if (this.shuttingDown) throw syncFailureToHttp(new SyncInterruptedError('the service is shutting down'), 'the service is shutting down');
-    const client = this.sessions.readyClient(sessionId);
-    if (!client) {
-      // 404 or 409 naming the status; if it became ready meanwhile, decide again from the start.
-      await this.sessions.requireReady(sessionId);
-      return this.syncChatsWithProgress(sessionId, limitPerChat);
+    if (running?.run.kind.chatId !== undefined) {
+      // A one-chat sync is no answer to a sync of every chat: this one starts once it is over.
+      await running.result.catch(() => undefined);
+      return this.syncChatsWithProgress(sessionId, limitPerChat, options);
     }
+    if (running) return running.result;
+    const client = await this.clientForRun(sessionId);
+    if (!client) return this.syncChatsWithProgress(sessionId, limitPerChat, options);
     // From the readiness check to the registration nothing awaits: a session deleted or stopped
     // before this line cannot get a run, and one deleted after it waits for the run to end.
-    const run = new SyncRun(sessionId, limitPerChat, this.publisher);
-    return this.tracker.start(run, () => this.execute(run, client));
+    const run = new SyncRun(sessionId, limitPerChat, { mode: options.mode ?? DEFAULT_SYNC_MODE, trigger: options.trigger ?? 'api' }, this.publisher);
+    return this.tracker.start(run, () => this.execute(run, client, () => this.fetchChats(sessionId, client)));
   }
 
   /** Synchronizes, then returns the stored chats, newest first. */
-  async getChats(sessionId: string, limitPerChat = DEFAULT_LIMIT_PER_CHAT): Promise<ChatView[]> {
-    await this.syncChatsWithProgress(sessionId, limitPerChat);
+  async getChats(sessionId: string, limitPerChat = DEFAULT_LIMIT_PER_CHAT, mode: SyncMode = DEFAULT_SYNC_MODE): Promise<ChatView[]> {
+    await this.syncChatsWithProgress(sessionId, limitPerChat, { mode });
     return this.query.storedChats(sessionId);
   }
 
+  /**
+   * The same for one chat, found in WhatsApp's chat list first (404 when WhatsApp does not know it,
+   * with nothing recorded). A run of its own, after any run of the session already going.
+   */
+  async syncChat(sessionId: string, chatId: string, mode: SyncMode = DEFAULT_SYNC_MODE, limitPerChat = DEFAULT_LIMIT_PER_CHAT): Promise<ChatSyncResult> {
+    for (;;) {
+      await this.tracker.get(sessionId)?.result.catch(() => undefined);
+      const listing = await this.clientForRun(sessionId);
+      if (!listing) continue;
+      const listed = await this.fetchChats(sessionId, listing).catch((error: unknown) => {
+        throw syncFailureToHttp(error, errorText(error));
+      });
+      const chat = lastById(listed).find((c) => c.id === chatId);
+      if (!chat) throw new NotFoundException(`Chat ${chatId} not found in WhatsApp for session ${sessionId}`);
+      // The list was fetched while a run may have started, or the session changed: decide again.
+      const client = this.sessions.readyClient(sessionId);
+      if (this.tracker.get(sessionId) || client !== listing) continue;
+      const run = new SyncRun(sessionId, limitPerChat, { mode, trigger: 'api', chatId }, this.publisher);
+      const result = await this.tracker.start(run, () => this.execute(run, client, async () => [chat]));
+      // The run is `done` with its chat counted failed, as in a run over every chat; the answer of
+      // a one-chat sync says that its one chat failed.
+      if (run.chatError !== null) throw new BadGatewayException(`Synchronization of chat ${chatId} failed: ${run.chatError}`);
+      return {
+        success: true,
+        chatId,
+        messagesSynced: result.messagesSynced,
+        mode,
+        gap: run.gap,
+        skipped: result.chatsSkipped > 0,
+        messagesInserted: result.messagesInserted,
+        syncId: result.syncId,
+        durationMs: result.durationMs,
+      };
+    }
+  }
+
+  /**
+   * The client a new run may use: 404 or 409 naming the status (or 503 while shutting down) when
+   * there is none; `undefined` when the session became ready meanwhile, to decide again.
+   */
+  private async clientForRun(sessionId: string): Promise<WhatsappClient | undefined> {
+    if (this.shuttingDown) throw syncFailureToHttp(new SyncInterruptedError('the service is shutting down'), 'the service is shutting down');
+    const client = this.sessions.readyClient(sessionId);
+    if (client) return client;
+    await this.sessions.requireReady(sessionId);
+    return undefined;
+  }
+
   /** A run from its row to its outcome; a failure as a whole becomes the HTTP error of its cause. */
-  private async execute(run: SyncRun, client: WhatsappClient): Promise<SyncResult> {
+  private async execute(run: SyncRun, client: WhatsappClient, listChats: () => Promise<WaChat[]>): Promise<SyncResult> {
     const { sessionId } = run;
-    const row = await this.runs.create(sessionId, run.limitPerChat).catch((error: unknown) => {
+    await this.leftoversMarked;
+    const row = await this.runs.create(sessionId, run.limitPerChat, run.kind).catch((error: unknown) => {
       this.logger.error(`sync not started, its run could not be recorded: ${errorText(error)}`, { sessionId });
       throw syncFailureToHttp(error, `could not record the run: ${errorText(error)}`);
     });
     run.recorded(row);
     const log = { sessionId, syncId: run.syncId };
-    this.logger.log(`sync started (limitPerChat ${run.limitPerChat})`, log);
+    this.logger.log(`sync started (${run.mode}, ${run.kind.trigger}, limitPerChat ${run.limitPerChat})`, { ...log, ...(run.kind.chatId ? { chatId: run.kind.chatId } : {}) });
     try {
-      await this.syncChats(run, client);
+      await this.syncChats(run, client, listChats);
       await this.runs.finish(run.syncId, 'done', run.progress, null);
       const result = run.done();
       this.logger.log(
-        `sync done: ${result.chatsProcessed} chats (${result.chatsFailed} failed), ${result.messagesSynced} messages in ${result.durationMs} ms`,
+        `sync done: ${result.chatsProcessed} chats (${result.chatsFailed} failed, ${result.chatsSkipped} skipped, ${result.chatsWithGap} with a gap), ` +
+          `${result.messagesSynced} messages (${result.messagesInserted} new) in ${result.durationMs} ms`,
         log,
       );
       // One turn of the event loop: the sockets' writes of the last events complete and what waited
@@ -130,34 +204,61 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     }
   }
 
-  /** Every chat, in order: its first event, its fetched messages stored, its second event. */
-  private async syncChats(run: SyncRun, client: WhatsappClient): Promise<void> {
+  /** Every chat to fetch, in order: its first event, its fetched messages stored, its second event. */
+  private async syncChats(run: SyncRun, client: WhatsappClient, listChats: () => Promise<WaChat[]>): Promise<void> {
     const { sessionId } = run;
     const progressWrite = new Throttle(PROGRESS_WRITE_INTERVAL_MS, () => this.runs.updateProgress(run.syncId, { ...run.progress }));
     const progressLog = new Throttle(PROGRESS_LOG_INTERVAL_MS, () => this.logProgress(run));
-    const chats = lastById(await this.fetchChats(sessionId, client));
-    run.listed(chats.length);
+    const chats = lastById(await listChats());
+    run.called(1);
+    const work = run.mode === 'full' ? await this.allChats(run, chats) : await this.chatsToCatchUp(run, chats);
     // Chats ahead of the one being reported are fetched and prepared concurrently; writes go one
     // chat at a time, in order, so that the run's writes end with it and an id two chats list is
     // always kept by the same (the first) one.
-    const pipeline = new OrderedPrefetch(chats, this.config.syncFetchConcurrency, (chat: WaChat) =>
-      this.fetchAndPrepare(sessionId, client, chat, run.limitPerChat),
+    const pipeline = new OrderedPrefetch(work, this.config.syncFetchConcurrency, (item: ChatWork) =>
+      this.fetchAndPrepare(sessionId, client, item, run.limitPerChat),
     );
-    await this.storage.saveChats(sessionId, chats, async (index, _total, chat) => {
+    for (let index = 0; index < work.length; index++) {
+      const { chat } = work[index];
       run.chatStarted(index, chat.id);
       this.assertStillReady(sessionId);
       const outcome = await pipeline.take(index);
+      run.called(outcome.fetches);
       // Deleted, stopped or shutting down while this chat was fetched: nothing more is written.
       this.assertStillReady(sessionId);
       if ('fetchError' in outcome) {
         this.logger.warn(`chat failed: ${outcome.fetchError}`, { sessionId, syncId: run.syncId, chatId: chat.id });
         run.chatFailed(chat.id, outcome.fetchError);
       } else {
-        run.chatStored(chat.id, await this.storage.writeMessages(outcome.prepared));
+        if (outcome.gap) this.logger.warn(`chat ${chat.id}: more than ${this.config.syncCatchupMaxPerChat} new messages, the newest stored, a gap left`, { sessionId, syncId: run.syncId });
+        run.chatStored(chat.id, await this.storage.writeMessages(outcome.prepared), outcome.gap);
       }
       await progressWrite.maybe();
       await progressLog.maybe();
-    });
+    }
+  }
+
+  /** A full run: the chat list is announced, every chat row upserted, every chat fetched. */
+  private async allChats(run: SyncRun, chats: WaChat[]): Promise<ChatWork[]> {
+    run.listed(chats.length);
+    await this.storage.saveChats(run.sessionId, chats);
+    return chats.map((chat) => ({ chat, stored: null }));
+  }
+
+  /**
+   * An incremental run: every chat row upserted, in the statements that also read each chat's newest
+   * stored message; the chats unchanged since are skipped, and only the others announced.
+   */
+  private async chatsToCatchUp(run: SyncRun, chats: WaChat[]): Promise<ChatWork[]> {
+    const newest = await this.storage.saveChatsReadingNewest(run.sessionId, chats);
+    const work: ChatWork[] = [];
+    for (const chat of chats) {
+      // An id that cannot be stored has no entry: it is fetched, and fails as in a full run.
+      const stored = newest.get(pgSafeText(chat.id)) ?? null;
+      if (!isUnchanged(chat, stored)) work.push({ chat, stored });
+    }
+    run.listed(work.length, chats.length - work.length);
+    return work;
   }
 
   private async fetchChats(sessionId: string, client: WhatsappClient): Promise<WaChat[]> {
@@ -174,16 +275,26 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
    * fetch, or an id that cannot be stored, fails this chat alone; a failed write (at its turn) fails
    * the run, since the database is then in question.
    */
-  private async fetchAndPrepare(sessionId: string, client: WhatsappClient, chat: WaChat, limit: number): Promise<ChatOutcome> {
+  private async fetchAndPrepare(sessionId: string, client: WhatsappClient, { chat, stored }: ChatWork, limit: number): Promise<ChatOutcome> {
     // saveChats left it out: its messages are not fetched either.
-    if (!isStorableChatId(chat.id)) return { fetchError: unstorableChatIdText(chat.id) };
+    if (!isStorableChatId(chat.id)) return { fetchError: unstorableChatIdText(chat.id), fetches: 0 };
+    let fetches = 0;
+    const fetch = (n: number) => {
+      fetches++;
+      return client.fetchMessages(chat.id, n);
+    };
     let messages: WaMessage[];
+    let gap = false;
     try {
-      messages = await client.fetchMessages(chat.id, limit);
+      if (stored === null) {
+        messages = await fetch(limit);
+      } else {
+        ({ messages, gap } = await fetchSinceStored(fetch, stored, limit, this.config.syncCatchupMaxPerChat));
+      }
     } catch (error) {
-      return { fetchError: errorText(error) };
+      return { fetchError: errorText(error), fetches };
     }
-    return { prepared: this.storage.prepareMessages(sessionId, chat.id, messages) };
+    return { prepared: this.storage.prepareMessages(sessionId, chat.id, messages), gap, fetches };
   }
 
   /**

@@ -52,6 +52,8 @@ export class ServiceProcess {
         HOST: '127.0.0.1',
         PORT: '0',
         LOG_FORMAT: 'json',
+        // Off unless a test sets it (an empty value: production's default, incremental).
+        SYNC_ON_READY: 'off',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

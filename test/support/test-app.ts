@@ -51,7 +51,9 @@ export class TestApp {
 
   static async start(options: TestAppOptions): Promise<TestApp> {
     const db = options.database ?? (await TestDatabase.create());
-    const config = loadConfig({ WA_PROVIDER: 'simulated', DATABASE_URL: db.url, DB_POOL_SIZE: '5', ...options.env });
+    // SYNC_ON_READY is off unless a test turns it on: the suites of manual runs see only the runs they
+    // start (production's default, `incremental`, is tested in test/catch-up.e2e-spec.ts).
+    const config = loadConfig({ WA_PROVIDER: 'simulated', DATABASE_URL: db.url, DB_POOL_SIZE: '5', SYNC_ON_READY: 'off', ...options.env });
     // With WA_PROVIDER=wwebjs in `env` (and no `clientFactory`), the app builds its provider itself, as in production.
     const useConfigured = options.env?.WA_PROVIDER === 'wwebjs';
     const account = 'newestMessages' in (options.account.chats[0] ?? {}) ? (options.account as SimulatedAccount) : accountFromSpec(options.account as SimulatedAccountSpec);

@@ -4,7 +4,7 @@ import { EntityManager, Repository } from 'typeorm';
 import { ChatEntity } from '../../database/entities/chat.entity';
 import { WaChat } from '../client/whatsapp.types';
 import { pgSafeInt, pgSafeTimestamp } from './pg-safe';
-import { INSERT_CHAT_STUB_SQL, UPSERT_CHATS_SQL } from './upsert-sql';
+import { INSERT_CHAT_STUB_SQL, UPSERT_CHATS_NEWEST_MESSAGE_SQL, UPSERT_CHATS_SQL } from './upsert-sql';
 
 /** A chat as a row of UPSERT_CHATS_SQL's JSON parameter. */
 export function toChatRow(c: WaChat) {
@@ -20,6 +20,9 @@ export function toChatRow(c: WaChat) {
   };
 }
 
+/** A chat's newest stored message (by timestamp, then row id), or `null` when none is stored. */
+export type NewestStored = { id: string; timestamp: number } | null;
+
 /**
  * Chat rows. Writes take the `manager` of the caller's transaction when they are part of one; the
  * values arrive PostgreSQL-safe (see pg-safe.ts).
@@ -31,6 +34,19 @@ export class ChatRepository {
   /** One multi-row upsert: `rowsJson` is a JSON array of `toChatRow` rows (see UPSERT_CHATS_SQL). */
   async upsert(sessionId: string, rowsJson: string, manager: EntityManager = this.rows.manager): Promise<void> {
     await manager.query(UPSERT_CHATS_SQL, [sessionId, rowsJson]);
+  }
+
+  /**
+   * The same upsert, answering each chat's newest stored message, read in the same statement (see
+   * UPSERT_CHATS_NEWEST_MESSAGE_SQL): an incremental run's one read of what is stored.
+   */
+  async upsertReadingNewest(sessionId: string, rowsJson: string, manager: EntityManager = this.rows.manager): Promise<Map<string, NewestStored>> {
+    const rows = (await manager.query(UPSERT_CHATS_NEWEST_MESSAGE_SQL, [sessionId, rowsJson])) as Array<{
+      chat_id: string;
+      newest_id: string | null;
+      newest_ts: string | null;
+    }>;
+    return new Map(rows.map((r) => [r.chat_id, r.newest_id === null ? null : { id: r.newest_id, timestamp: Number(r.newest_ts) }]));
   }
 
   /** A placeholder row for a chat seen live before any sync (see INSERT_CHAT_STUB_SQL). */

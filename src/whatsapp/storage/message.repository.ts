@@ -25,6 +25,12 @@ export function toMessageRow(m: WaMessage) {
   };
 }
 
+/** What an upsert of a chat's messages did: rows the chat holds of them, and how many of those are new. */
+export interface MessagesWritten {
+  held: number;
+  inserted: number;
+}
+
 /**
  * Message rows. Writes take the `manager` of the caller's transaction when they are part of one; the
  * values arrive PostgreSQL-safe (see pg-safe.ts).
@@ -35,12 +41,13 @@ export class MessageRepository {
 
   /**
    * One upsert statement of a chat's messages: `rowsJson` is a JSON array of `toMessageRow` rows.
-   * Answers how many of them the chat holds afterwards (see UPSERT_MESSAGES_SQL, which also applies
-   * the changes kept for messages not stored yet). `keepRevokedBody`: KEEP_REVOKED_BODY.
+   * Answers how many of them the chat holds afterwards and how many rows are new (see
+   * UPSERT_MESSAGES_SQL, which also applies the changes kept for messages not stored yet).
+   * `keepRevokedBody`: KEEP_REVOKED_BODY.
    */
-  async upsert(sessionId: string, chatId: string, rowsJson: string, keepRevokedBody: boolean, manager: EntityManager = this.rows.manager): Promise<number> {
-    const [{ held }] = (await manager.query(UPSERT_MESSAGES_SQL, [sessionId, chatId, rowsJson, keepRevokedBody])) as [{ held: number }];
-    return held;
+  async upsert(sessionId: string, chatId: string, rowsJson: string, keepRevokedBody: boolean, manager: EntityManager = this.rows.manager): Promise<MessagesWritten> {
+    const [{ held, inserted }] = (await manager.query(UPSERT_MESSAGES_SQL, [sessionId, chatId, rowsJson, keepRevokedBody])) as [MessagesWritten];
+    return { held, inserted };
   }
 
   /** One page of a chat's messages, newest first, strictly older than `before`. */

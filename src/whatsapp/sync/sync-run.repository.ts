@@ -2,24 +2,30 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { SyncRunEntity } from '../../database/entities/sync-run.entity';
-import { EndedStatus, SyncRunProgress } from './sync-run';
-
+import { EndedStatus, SyncRunKind, SyncRunProgress } from './sync-run';
 
 /** Sync run rows: one per run, updated a few times a run, never once per message. */
 @Injectable()
 export class SyncRunRepository {
   constructor(@InjectRepository(SyncRunEntity) private readonly rows: Repository<SyncRunEntity>) {}
 
-  create(sessionId: string, limitPerChat: number): Promise<SyncRunEntity> {
+  create(sessionId: string, limitPerChat: number, kind: SyncRunKind): Promise<SyncRunEntity> {
     return this.rows.save(
       this.rows.create({
         sessionId,
         limitPerChat,
+        mode: kind.mode,
+        trigger: kind.trigger,
+        chatId: kind.chatId ?? null,
         status: 'running',
         nChats: 0,
         currentChat: 0,
         messagesSynced: 0,
         chatsFailed: 0,
+        chatsSkipped: 0,
+        chatsWithGap: 0,
+        messagesInserted: 0,
+        fetchCalls: 0,
         error: null,
         startedAt: new Date(),
         finishedAt: null,

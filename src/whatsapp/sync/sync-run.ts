@@ -1,4 +1,5 @@
-import { SyncRunEntity, SyncRunStatus } from '../../database/entities/sync-run.entity';
+import { SyncMode, SyncRunEntity, SyncRunStatus, SyncTrigger } from '../../database/entities/sync-run.entity';
+import { MessagesWritten } from '../storage/message.repository';
 import { EventPublisher } from '../event-publisher';
 import { SyncChatsDonePayload, SyncChatsPayload } from '../events';
 import { SyncResult, SyncRunView } from './sync.view';
@@ -8,6 +9,22 @@ export interface SyncRunProgress {
   currentChat: number;
   messagesSynced: number;
   chatsFailed: number;
+  /** Incremental runs: chats left alone (stored, and nothing newer in WhatsApp). */
+  chatsSkipped: number;
+  /** Incremental runs: chats that had more new messages than SYNC_CATCHUP_MAX_PER_CHAT. */
+  chatsWithGap: number;
+  /** Rows the run created, of the `messagesSynced` it stored. */
+  messagesInserted: number;
+  /** Calls into WhatsApp: the chat list, and every message fetch (each window of an incremental one). */
+  fetchCalls: number;
+}
+
+/** What kind of run it is: its mode, what started it, and the one chat of a one-chat sync. */
+export interface SyncRunKind {
+  mode: SyncMode;
+  trigger: SyncTrigger;
+  /** Set for `POST .../chats/:chatId/sync`; the run then covers that chat only. */
+  chatId?: string;
 }
 
 export type EndedStatus = Exclude<SyncRunStatus, 'running'>;
@@ -23,15 +40,24 @@ export class SyncRun {
   error: string | null = null;
   startedAt = new Date();
   finishedAt: Date | null = null;
-  readonly progress: SyncRunProgress = { nChats: 0, currentChat: 0, messagesSynced: 0, chatsFailed: 0 };
+  readonly progress: SyncRunProgress = { nChats: 0, currentChat: 0, messagesSynced: 0, chatsFailed: 0, chatsSkipped: 0, chatsWithGap: 0, messagesInserted: 0, fetchCalls: 0 };
+  /** The one chat's catch-up bound was hit (one-chat runs: the answer's `gap`). */
+  private lastGap = false;
+  /** Why the last chat that failed failed (one-chat runs: the answer's error). */
+  chatError: string | null = null;
   /** The last `sync_chats`, for a socket that joins mid-run. */
   latest: SyncChatsPayload | undefined;
 
   constructor(
     readonly sessionId: string,
     readonly limitPerChat: number,
+    readonly kind: SyncRunKind,
     private readonly publisher: EventPublisher,
   ) {}
+
+  get mode(): SyncMode {
+    return this.kind.mode;
+  }
 
   /** Its row exists: the run has an id. */
   recorded(row: Pick<SyncRunEntity, 'id' | 'startedAt'>): void {
@@ -39,9 +65,16 @@ export class SyncRun {
     this.startedAt = row.startedAt;
   }
 
-  listed(nChats: number): void {
+  /** The chats the run goes through are known (`skipped`: those an incremental run leaves alone). */
+  listed(nChats: number, skipped = 0): void {
     this.progress.nChats = nChats;
+    this.progress.chatsSkipped = skipped;
     this.report({ nChats, currentChat: 0, messagesSynced: 0 });
+  }
+
+  /** `calls` more calls into WhatsApp were made for the run. */
+  called(calls: number): void {
+    this.progress.fetchCalls += calls;
   }
 
   /** The first event of the chat at `index`. */
@@ -50,13 +83,18 @@ export class SyncRun {
     this.report({ nChats: this.progress.nChats, currentChat: index + 1, chatId, messagesSynced: 0 });
   }
 
-  chatStored(chatId: string, saved: number): void {
-    this.progress.messagesSynced += saved;
-    this.report({ nChats: this.progress.nChats, currentChat: this.progress.currentChat, chatId, messagesSynced: saved });
+  /** The second event of a chat whose messages are stored; `gap`: its catch-up bound was hit. */
+  chatStored(chatId: string, written: MessagesWritten, gap = false): void {
+    this.progress.messagesSynced += written.held;
+    this.progress.messagesInserted += written.inserted;
+    if (gap) this.progress.chatsWithGap++;
+    this.lastGap = gap;
+    this.report({ nChats: this.progress.nChats, currentChat: this.progress.currentChat, chatId, messagesSynced: written.held, ...(gap ? { gap } : {}) });
   }
 
   chatFailed(chatId: string, error: string): void {
     this.progress.chatsFailed++;
+    this.chatError = error;
     this.report({ nChats: this.progress.nChats, currentChat: this.progress.currentChat, chatId, messagesSynced: 0, error });
   }
 
@@ -65,13 +103,22 @@ export class SyncRun {
     this.end('done', null);
     const summary: Omit<SyncChatsDonePayload, 'sessionId'> = {
       syncId: this.syncId,
+      mode: this.mode,
       chatsProcessed: this.progress.nChats,
       chatsFailed: this.progress.chatsFailed,
+      chatsSkipped: this.progress.chatsSkipped,
+      chatsWithGap: this.progress.chatsWithGap,
       messagesSynced: this.progress.messagesSynced,
+      messagesInserted: this.progress.messagesInserted,
       durationMs: this.durationMs(),
     };
     this.publisher.publish(this.sessionId, 'sync_chats_done', { sessionId: this.sessionId, ...summary });
     return { success: true, message: 'Synchronization completed successfully', ...summary };
+  }
+
+  /** Whether the last chat stored hit its catch-up bound: a one-chat run's `gap`. */
+  get gap(): boolean {
+    return this.lastGap;
   }
 
   /** Ends the run `failed` or `interrupted`; `announceFailure()` then sends its `sync_chats_failed`. */
@@ -91,6 +138,9 @@ export class SyncRun {
     return {
       syncId: this.syncId,
       status: this.status,
+      mode: this.mode,
+      trigger: this.kind.trigger,
+      ...(this.kind.chatId !== undefined ? { chatId: this.kind.chatId } : {}),
       limitPerChat: this.limitPerChat,
       ...this.progress,
       startedAt: this.startedAt.toISOString(),

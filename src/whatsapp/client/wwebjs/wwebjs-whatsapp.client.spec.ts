@@ -64,6 +64,29 @@ describe('WwebjsWhatsappClient', () => {
     expect(statuses.map(([s]) => s)).toEqual(['starting', 'qr', 'authenticated', 'ready']);
   });
 
+  it('becomes ready only once the offline delivery it saw in progress reached 100%', async () => {
+    const { client, statuses, built } = setup();
+    await client.start();
+    built[0].emit('authenticated');
+    built[0].emit('loading_screen', 40, 'WhatsApp');
+    built[0].emit('ready');
+    expect(statuses.map(([s]) => s)).toEqual(['starting', 'authenticated']);
+    built[0].emit('loading_screen', 100, 'WhatsApp');
+    expect(statuses.map(([s]) => s)).toEqual(['starting', 'authenticated', 'ready']);
+  });
+
+  it('becomes ready anyway when the offline delivery never reports 100% within the start timeout', async () => {
+    jest.useFakeTimers();
+    const { client, statuses, built } = setup({ WWEBJS_START_TIMEOUT_MS: '5000' });
+    await client.start();
+    built[0].emit('loading_screen', 99, 'WhatsApp');
+    built[0].emit('ready');
+    jest.advanceTimersByTime(4999);
+    expect(statuses.map(([s]) => s)).toEqual(['starting']);
+    jest.advanceTimersByTime(1);
+    expect(statuses.map(([s]) => s)).toEqual(['starting', 'ready']);
+  });
+
   it('restarts after an unexpected disconnect with exponential back-off, then gives up', async () => {
     jest.useFakeTimers();
     const { client, statuses, built } = setup();

@@ -128,10 +128,29 @@ export class WwebjsWhatsappClient implements WhatsappClient {
     });
     client.on('authenticated', () => current() && this.setStatus('authenticated'));
     client.on('auth_failure', (message: string) => current() && this.setStatus('failed', `Authentication failed: ${message}`));
+    // `ready` starts the automatic catch-up, so it must follow WhatsApp's own offline delivery
+    // (`loading_screen` up to 100). The library emits `ready` on WhatsApp Web's `hasSynced`, which
+    // comes after that delivery; should a delivery still be in progress, the status waits for its
+    // 100, at most the start timeout.
+    let offlinePercent = 100;
+    let readyWaiting: (() => void) | undefined;
+    client.on('loading_screen', (percent: number) => {
+      offlinePercent = Number(percent);
+      if (offlinePercent >= 100) readyWaiting?.();
+    });
     client.on('ready', () => {
       if (!current()) return;
-      this.restarts = 0;
-      this.setStatus('ready');
+      const becomeReady = () => {
+        readyWaiting = undefined;
+        clearTimeout(timer);
+        if (!current()) return;
+        this.restarts = 0;
+        this.setStatus('ready');
+      };
+      let timer: NodeJS.Timeout | undefined;
+      if (offlinePercent >= 100) return becomeReady();
+      readyWaiting = becomeReady;
+      timer = setTimeout(becomeReady, this.config.startTimeoutMs).unref();
     });
     client.on('disconnected', (reason: string) => current() && void this.onDisconnected(String(reason)));
     client.on('message_create', (message: Message) => {
