@@ -513,7 +513,17 @@ describe('chat ids: the messages route reads every chat a sync stores', () => {
     const { durationMs, syncId, ...result } = sync.body;
     expect({ status: sync.status, result }).toEqual({
       status: 200,
-      result: { success: true, chatsProcessed: 8, chatsFailed: 2, messagesSynced: 10, message: 'Synchronization completed successfully' },
+      result: {
+        success: true,
+        chatsProcessed: 8,
+        chatsFailed: 2,
+        messagesSynced: 10,
+        messagesInserted: 10,
+        mode: 'full',
+        chatsSkipped: 0,
+        chatsWithGap: 0,
+        message: 'Synchronization completed successfully',
+      },
     });
     const rows = await t.db.query<{ wa_id: string }>('SELECT wa_id FROM chats WHERE session_id = $1 ORDER BY wa_id', [SESSION]);
     expect(rows.map((row) => row.wa_id).sort()).toEqual([...ACCEPTED.map(([, id]) => id), 'plain@c.us'].sort());
