@@ -11,6 +11,7 @@ import { AppExpressAdapter, missingHostAnswer } from './transport/express-adapte
 import { OriginPolicy } from './transport/origin-policy';
 import { securityHeaders } from './transport/security-headers';
 import { SocketIoAdapter } from './transport/socket-io.adapter';
+import { SocketWritePacer } from './transport/socket-write-pacer';
 import { createValidationPipe } from './transport/validation.pipe';
 import { setupOpenApi } from './transport/openapi';
 import { AppConfig, LOG_LEVELS } from './config/app-config';
@@ -48,7 +49,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.enableCors({ origin: config.corsOrigins === '*' ? true : config.corsOrigins });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
-  app.useWebSocketAdapter(new SocketIoAdapter(app, config, originPolicy));
+  app.useWebSocketAdapter(new SocketIoAdapter(app, config, originPolicy, app.get(SocketWritePacer)));
   setupOpenApi(app);
   answerClientErrorsAsJson(app.getHttpServer());
   if (!config.apiKey) new Logger('Security').warn('API_KEY is not set: the REST API and Socket.IO are open to anyone who can reach them');

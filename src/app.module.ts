@@ -1,12 +1,13 @@
-import type { LevelledTypeOrmLogger } from './database/typeorm-logger';
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ApiKeyGuard } from './transport/api-key.guard';
 import { HttpDrain } from './transport/http-drain';
 import { RestThrottlerGuard, rateLimitModule } from './transport/rate-limit';
+import { TransportModule } from './transport/transport.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import type { LevelledTypeOrmLogger } from './database/typeorm-logger';
 import { HealthModule } from './health/health.module';
 import { ClientFactoryOverride } from './whatsapp/client/whatsapp-client.module';
 import { WhatsappWebModule } from './whatsapp/whatsapp-web.module';
@@ -24,7 +25,7 @@ export class AppModule {
   static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), rateLimitModule(), DatabaseModule.forRoot(options.typeormLogger), HealthModule, WhatsappWebModule.forRoot(options.clientFactory)],
+      imports: [ConfigModule.forRoot(config), TransportModule, rateLimitModule(), DatabaseModule.forRoot(options.typeormLogger), HealthModule, WhatsappWebModule.forRoot(options.clientFactory)],
       // In this order: requests over the limit are refused before their key is even compared.
       providers: [
         { provide: APP_GUARD, useClass: RestThrottlerGuard },

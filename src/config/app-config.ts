@@ -56,6 +56,8 @@ export interface AppConfig {
   /** Express's `trust proxy`: whose `X-Forwarded-For` gives the client IP that rate limits count. */
   trustProxy: TrustProxySetting;
   syncFetchConcurrency: number;
+  /** A busy websocket is written at most once per this many ms; 0 writes every event at once. */
+  socketWritePacingMs: number;
   /** New messages an incremental run stores of one chat at most; past it the chat is reported with a gap. */
   syncCatchupMaxPerChat: number;
   /** The run each transition to `ready` starts (`off`: none), and its `limitPerChat`. */
@@ -117,6 +119,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     trustProxy: read.trustProxy('TRUST_PROXY'),
     syncFetchConcurrency: read.int('SYNC_FETCH_CONCURRENCY', 8, 1, 64),
+    socketWritePacingMs: read.int('SOCKET_WRITE_PACING_MS', 25, 0, 1000),
     syncCatchupMaxPerChat: read.int('SYNC_CATCHUP_MAX_PER_CHAT', 5000, 1, 1_000_000),
     syncOnReady: read.oneOf('SYNC_ON_READY', ['incremental', 'full', 'off'] as const, 'incremental'),
     syncOnReadyLimit: read.int('SYNC_ON_READY_LIMIT', 100, 1, 10_000),

@@ -5,6 +5,7 @@ import type { Server, ServerOptions } from 'socket.io';
 import { AppConfig } from '../config/app-config';
 import { lacksRequiredHost, MISSING_HOST_MESSAGE } from './express-adapter';
 import { OriginPolicy } from './origin-policy';
+import { SocketWritePacer } from './socket-write-pacer';
 
 /**
  * The largest message a client may send. Clients send only `join-session` and `leave-session`
@@ -19,6 +20,7 @@ export class SocketIoAdapter extends IoAdapter {
     app: INestApplicationContext,
     private readonly config: AppConfig,
     private readonly originPolicy: OriginPolicy,
+    private readonly pacer: SocketWritePacer,
   ) {
     super(app);
   }
@@ -29,11 +31,23 @@ export class SocketIoAdapter extends IoAdapter {
       ...options,
       cors: { origin, credentials: true },
       maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
+      // ws, with busy sockets' writes paced (see SocketWritePacer).
+      wsEngine: this.pacer.wsEngine(),
       // CORS headers do not bind WebSocket upgrades: a page of another site (or of a name rebound to
       // this address) is refused here instead, by the same rules as REST. Socket.IO answers its own
       // paths before Express, so the Host rule of REST is applied here too.
       allowRequest: (request: IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) =>
         lacksRequiredHost(request) ? callback(MISSING_HOST_MESSAGE, false) : callback(null, this.originPolicy.allowsHandshake(request)),
     }) as Server;
+  }
+
+  /**
+   * Runs after the shutdown hooks (which send a stopped run's `sync_chats_failed`) and before the
+   * HTTP server destroys the connections: what paced sockets hold is written first.
+   */
+  override async close(server: Server): Promise<void> {
+    this.pacer.stop();
+    await new Promise((resolve) => setImmediate(resolve));
+    return super.close(server);
   }
 }

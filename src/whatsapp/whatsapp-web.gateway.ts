@@ -12,6 +12,7 @@ import type { Server, Socket } from 'socket.io';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { apiKeyMatches } from '../transport/api-key';
 import { errorText } from '../common/error-text';
+import { SocketWritePacer } from '../transport/socket-write-pacer';
 import { isValidSessionId } from './session/session-id';
 import { EventPublisher } from './event-publisher';
 import { PublishedEvent, ServerToClientEvents } from './events';
@@ -40,11 +41,16 @@ export class WhatsappWebGateway implements OnGatewayInit, OnApplicationShutdown 
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly publisher: EventPublisher,
     private readonly snapshots: SessionSnapshotService,
+    private readonly pacer: SocketWritePacer,
   ) {}
 
   afterInit(server: SyncServer): void {
     // socket.io encodes a room event once and hands it to each socket of the room, in publish order.
-    this.unsubscribe = this.publisher.subscribe((published) => toRoom(this.server, published));
+    this.unsubscribe = this.publisher.subscribe((published) => {
+      toRoom(this.server, published);
+      // A run's last event is written now, not at the pacer's next look: it precedes the HTTP answer.
+      if (published.event === 'sync_chats_done' || published.event === 'sync_chats_failed') this.pacer.flushAll();
+    });
     const apiKey = this.config.apiKey;
     if (!apiKey) return;
     server.use((socket, next) => {
