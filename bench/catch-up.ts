@@ -22,6 +22,9 @@ export interface CatchUpMeasurement {
   /** A full re-sync of the same state, right after, on the same server. */
   fullMs: number;
   fullFetchCalls: number;
+  /** An incremental run right after, with nothing changed: its duration and calls into WhatsApp. */
+  unchangedMs: number;
+  unchangedFetchCalls: number;
   /** The rows after the catch-up equal those a fresh full sync with limitPerChat=10000 stores. */
   identical: boolean;
   messages: number;
@@ -105,6 +108,9 @@ export async function measureCatchUp(pg: BenchPostgres, chats = 1000, messages =
       }
       if (catchUp.status !== 'done') throw new Error(`the catch-up ended ${catchUp.status}`);
       const after = await digest(url);
+      // Nothing changed since: what an incremental run then costs.
+      const idle = await sync(second.url, 'mode=incremental&limitPerChat=100');
+      const idleRun = (await latest(second.url))!;
       const full = await sync(second.url, 'mode=full&limitPerChat=100');
       const fullRun = (await latest(second.url))!;
 
@@ -124,6 +130,8 @@ export async function measureCatchUp(pg: BenchPostgres, chats = 1000, messages =
         catchUpMs: new Date(catchUp.finishedAt!).getTime() - new Date(catchUp.startedAt).getTime(),
         catchUpFetchCalls: catchUp.fetchCalls,
         catchUpInserted: catchUp.messagesInserted,
+        unchangedMs: idle.durationMs,
+        unchangedFetchCalls: idleRun.fetchCalls,
         fullMs: full.durationMs,
         fullFetchCalls: fullRun.fetchCalls,
         identical: after.hash === expected.hash && after.messages === expected.messages,
