@@ -4,7 +4,7 @@
   'use strict';
   const $ = (id) => document.getElementById(id);
   const API = '/whatsapp-web';
-  const state = { apiKey: localStorage.getItem('apiKey') || '', sessionId: null, socket: null, chatId: null, cursor: null };
+  const state = { apiKey: localStorage.getItem('apiKey') || '', sessionId: null, socket: null, chatId: null, cursor: null, run: null, runLoading: null, ended: {} };
 
   function showError(message) {
     $('error').textContent = message;
@@ -40,6 +40,8 @@
     socket.on('sync_chats_done', (e) => e.sessionId === state.sessionId && renderDone(e));
     socket.on('sync_chats_failed', (e) => {
       if (e.sessionId !== state.sessionId) return;
+      state.ended[e.syncId] = 'failed';
+      if (state.run && state.run.syncId === e.syncId) renderRunKind({ ...state.run, status: 'failed' });
       showError(`Synchronization failed: ${e.error}`);
       $('sync-button').disabled = false;
     });
@@ -69,17 +71,24 @@
   }
 
   async function selectSession(sessionId) {
-    if (state.sessionId && state.socket) state.socket.emit('leave-session', { sessionId: state.sessionId }, () => undefined);
+    // The same session again (Start on the selected one): stay in its room, or events would be missed meanwhile.
+    const joined = state.sessionId === sessionId;
+    if (state.sessionId && !joined && state.socket) state.socket.emit('leave-session', { sessionId: state.sessionId }, () => undefined);
     state.sessionId = sessionId;
     state.chatId = null;
     $('session-panel').hidden = false;
     $('session-name').textContent = sessionId;
+    state.run = null;
+    state.runLoading = null;
     $('summary').hidden = true;
     $('progress-box').hidden = true;
+    $('run-kind').hidden = true;
     $('messages').replaceChildren();
     const session = await api('GET', `/session/${encodeURIComponent(sessionId)}`);
     renderStatus(session.status, session.error);
-    state.socket.emit('join-session', { sessionId }, (ack) => ack && !ack.ok && showError(ack.error));
+    if (!joined) state.socket.emit('join-session', { sessionId }, (ack) => ack && !ack.ok && showError(ack.error));
+    const run = await loadRun();
+    if (run && run.status === 'done') renderSummary(run);
     await loadChats();
     await loadSessions();
   }
@@ -90,19 +99,70 @@
     $('sync-button').disabled = status !== 'ready';
     if (status !== 'qr') $('qr-box').hidden = true;
     if (status === 'qr') api('GET', `/session/${encodeURIComponent(state.sessionId)}/qr`).then((q) => renderQr(q.dataUrl), () => undefined);
-    if (error) showError(`Session ${state.sessionId}: ${error}`);
+    if (error) {
+      showError(`Session ${state.sessionId}: ${error}`);
+      state.sessionError = true;
+    } else if (status === 'ready' && state.sessionError) {
+      showError(''); // the session's last error (a disconnect, say) is over
+      state.sessionError = false;
+    }
     loadSessions().catch(() => undefined);
   }
 
   function renderQr(dataUrl) {
+    // A QR fetched while the status was `qr` may arrive after the scan: a session past it shows none.
+    if ($('status').textContent !== 'qr') return;
     $('qr').src = dataUrl;
     $('qr-box').hidden = false;
+  }
+
+  /**
+   * The latest run of the session (`GET sync-chats/latest`): its mode and what started it. Loaded when
+   * a session is selected and when a run starts (`sync_chats` events do not say who started it).
+   */
+  function loadRun(fresh = false) {
+    if (state.runLoading && !fresh) return state.runLoading;
+    const sessionId = state.sessionId;
+    const seq = (state.runSeq = (state.runSeq || 0) + 1);
+    const loading = api('GET', `/session/${encodeURIComponent(sessionId)}/sync-chats/latest`)
+      .then((run) => {
+        if (sessionId !== state.sessionId || seq !== state.runSeq) return state.run; // a newer question was asked
+        // Its sync_chats_done (or _failed) may have arrived meanwhile.
+        const ended = state.ended[run.syncId];
+        renderRunKind(ended ? { ...run, status: ended } : run);
+        return state.run;
+      }, () => null) // 404: no run yet
+      .finally(() => { if (state.runLoading === loading) state.runLoading = null; });
+    state.runLoading = loading;
+    return loading;
+  }
+
+  /** "Catch-up (ready) · incremental · running": a run started by the session becoming ready, or "Manual sync (api) · full · done". */
+  function runLabel(run) {
+    return `${run.trigger === 'ready' ? 'Catch-up' : 'Manual sync'} (${run.trigger}) · ${run.mode} · ${run.status}`;
+  }
+
+  function renderRunKind(run) {
+    state.run = run;
+    $('run-kind').textContent = runLabel(run);
+    $('run-kind').dataset.trigger = run.trigger;
+    $('run-kind').dataset.mode = run.mode;
+    $('run-kind').hidden = false;
   }
 
   function renderProgress(e) {
     $('progress-box').hidden = false;
     $('summary').hidden = true;
-    if (e.currentChat === 0) $('failures').replaceChildren();
+    $('sync-button').disabled = true;
+    if (e.currentChat === 0) {
+      // A run starts: manual, or the automatic catch-up of a session that became ready.
+      $('failures').replaceChildren();
+      state.run = null;
+      $('run-kind').hidden = true;
+      loadRun(true);
+    } else if (!state.run || state.run.status !== 'running') {
+      loadRun(); // joined mid-run
+    }
     const fraction = e.nChats === 0 ? 1 : e.currentChat / e.nChats;
     $('progress').value = fraction;
     $('progress-percent').textContent = `${Math.round(fraction * 100)}%`;
@@ -118,11 +178,23 @@
   function renderDone(e) {
     $('progress').value = 1;
     $('progress-percent').textContent = '100%';
-    $('summary').hidden = false;
-    $('summary').textContent = `Synchronized ${e.chatsProcessed} chats and ${e.messagesSynced} messages in ${(e.durationMs / 1000).toFixed(1)} s` +
-      (e.chatsFailed ? ` — ${e.chatsFailed} chat(s) failed` : '');
-    $('sync-button').disabled = false;
+    renderSummary(e);
+    state.ended[e.syncId] = 'done';
+    if (state.run && state.run.syncId === e.syncId) renderRunKind({ ...state.run, status: 'done' });
+    else loadRun(); // the run's start was missed: ask who started it
+    $('sync-button').disabled = $('status').textContent !== 'ready';
     loadChats().catch((error) => showError(error.message));
+  }
+
+  /** From `sync_chats_done`, or from a finished run of `GET sync-chats/latest`. */
+  function renderSummary(r) {
+    const chats = r.chatsProcessed ?? r.nChats;
+    const durationMs = r.durationMs ?? (r.finishedAt ? Date.parse(r.finishedAt) - Date.parse(r.startedAt) : 0);
+    $('summary').hidden = false;
+    $('summary').textContent = `Synchronized ${chats} chats and ${r.messagesSynced} messages (${r.messagesInserted} new) in ${(durationMs / 1000).toFixed(1)} s` +
+      (r.chatsSkipped ? ` — ${r.chatsSkipped} unchanged chat(s) skipped` : '') +
+      (r.chatsWithGap ? ` — ${r.chatsWithGap} chat(s) with a gap (more new messages than the catch-up bound)` : '') +
+      (r.chatsFailed ? ` — ${r.chatsFailed} chat(s) failed` : '');
   }
 
   async function loadChats() {

@@ -2,9 +2,11 @@ import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { Browser, Page, chromium } from 'playwright-core';
+import { SimulatedAccountSpec, SimulatedChatSpec, accountFromSpec } from '../src/whatsapp/client/simulated/simulated-account';
 import { demoAccount } from '../src/whatsapp/client/simulated/demo-account';
+import { chat, messagesFor } from './support/accounts';
 import { TestApp } from './support/test-app';
-import { waitFor } from './support/wait';
+import { gate, waitFor } from './support/wait';
 
 /** Debian's Chromium (`apt-get install chromium`); `CHROME_PATH` points elsewhere. */
 const CHROMIUM = process.env.CHROME_PATH ?? '/usr/bin/chromium';
@@ -72,7 +74,8 @@ describe('dashboard page in a real browser', () => {
 
     expect(await page.locator('#progress-percent').textContent()).toBe('100%');
     expect(await page.locator('#progress').evaluate((el) => (el as unknown as { value: number }).value)).toBe(1);
-    expect(await page.locator('#summary').textContent()).toMatch(/^Synchronized 36 chats and \d+ messages in \d+\.\d s$/);
+    expect(await page.locator('#summary').textContent()).toMatch(/^Synchronized 36 chats and (\d+) messages \(\1 new\) in \d+\.\d s$/);
+    expect(await page.locator('#run-kind').textContent()).toBe('Manual sync (api) · full · done');
     await page.locator('#chats li').nth(35).waitFor();
     expect(await page.locator('#chats li').count()).toBe(36);
     const [{ n }] = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM chats WHERE session_id = $1', ['browser']);
@@ -106,5 +109,103 @@ describe('dashboard page in a real browser', () => {
     expect(await items.count()).toBe(30);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-changes.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('dashboard: the automatic catch-up as it happens', () => {
+  const BASE = 1_764_150_000;
+  const ids = ['1000@c.us', '1001@c.us', '1002@c.us'];
+  const spec = (grownChat?: string): SimulatedAccountSpec => ({
+    scanAfterMs: 600_000, // the test scans
+    fetchLatencyMs: 0,
+    chats: ids.map((id, n): SimulatedChatSpec => {
+      const last = BASE - n * 600 + (id === grownChat ? 3 * 60 : 0);
+      const count = id === grownChat ? 13 : 10;
+      return chat(id, count, { name: `Chat ${n}`, timestamp: last, messages: messagesFor(id, count, last) });
+    }),
+  });
+  let t: TestApp;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    t = await TestApp.start({ account: spec(), env: { SYNC_ON_READY: 'incremental', SYNC_ON_READY_LIMIT: '100' } });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('shows the run started by ready as a catch-up while it runs, then its summary; a manual run as manual', async () => {
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${t.baseUrl}/`);
+    await page.fill('#new-session', 'auto');
+    await page.click('#start-button');
+    await page.locator('#status', { hasText: 'qr' }).waitFor();
+
+    // The catch-up is held at its first chat: the page shows it running, started by ready.
+    const hold = gate();
+    t.whatsapp.beforeFetch = () => hold.promise;
+    t.whatsapp.clientOf('auto')!.scan();
+    await page.locator('#run-kind', { hasText: 'Catch-up (ready) · incremental · running' }).waitFor();
+    await page.locator('#progress-text', { hasText: 'Chat 1 of 3' }).waitFor();
+    expect(await page.locator('#run-kind').getAttribute('data-trigger')).toBe('ready');
+    expect(await page.locator('#progress-text').textContent()).toBe('Chat 1 of 3 · 1000@c.us · 0 messages');
+    expect(await page.locator('#progress-percent').textContent()).toBe('33%');
+    expect(await page.locator('#summary').isHidden()).toBe(true);
+    expect(await page.locator('#qr-box').isHidden()).toBe(true);
+    expect(await page.locator('#sync-button').isDisabled()).toBe(true);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-catch-up-running.png'), fullPage: true });
+    hold.open();
+    t.whatsapp.beforeFetch = undefined;
+
+    await page.locator('#run-kind', { hasText: 'Catch-up (ready) · incremental · done' }).waitFor();
+    await page.locator('#summary:not([hidden])').waitFor();
+    expect(await page.locator('#summary').textContent()).toMatch(/^Synchronized 3 chats and 30 messages \(30 new\) in \d+\.\d s$/);
+    expect(await page.locator('#progress-percent').textContent()).toBe('100%');
+    await page.locator('#sync-button:not([disabled])').waitFor();
+
+    // A page opened afterwards reads the last run from GET sync-chats/latest.
+    await page.reload();
+    await page.locator('#sessions li', { hasText: 'auto' }).click();
+    await page.locator('#run-kind', { hasText: 'Catch-up (ready) · incremental · done' }).waitFor();
+    expect(await page.locator('#summary').textContent()).toMatch(/^Synchronized 3 chats and 30 messages \(30 new\) in \d+\.\d s$/);
+
+    await page.locator('#sync-button:not([disabled])').waitFor();
+    await page.click('#sync-button');
+    await page.locator('#run-kind', { hasText: 'Manual sync (api) · full · done' }).waitFor();
+    expect(await page.locator('#run-kind').getAttribute('data-trigger')).toBe('api');
+    expect(await page.locator('#summary').textContent()).toMatch(/^Synchronized 3 chats and 30 messages \(0 new\) in \d+\.\d s$/);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('a start after a disconnect, new messages meanwhile: the catch-up shows its skipped chats and what was new', async () => {
+    t.whatsapp.clientOf('auto')!.disconnect('phone offline');
+    await page.locator('#status', { hasText: 'disconnected' }).waitFor();
+    await page.locator('#error', { hasText: 'Session auto: phone offline' }).waitFor();
+    t.whatsapp.account = accountFromSpec(spec('1001@c.us'));
+
+    await page.fill('#new-session', 'auto');
+    await page.click('#start-button');
+    // The run's last sync_chats, then its sync_chats_done (the page stays in the session's room throughout).
+    await page.locator('#progress-text', { hasText: '13 messages' }).waitFor();
+    await page.locator('#summary:not([hidden])').waitFor();
+    await page.locator('#run-kind', { hasText: 'Catch-up (ready) · incremental · done' }).waitFor();
+    expect(await page.locator('#summary').textContent()).toMatch(/^Synchronized 1 chats and 13 messages \(3 new\) in \d+\.\d s — 2 unchanged chat\(s\) skipped$/);
+    expect(await page.locator('#progress-text').textContent()).toBe('Chat 1 of 1 · 1001@c.us · 13 messages');
+    expect(await page.locator('#error').isHidden()).toBe(true); // 'Session auto: phone offline' went with the disconnect
+    expect(await t.db.query('SELECT trigger, mode, n_chats, chats_skipped FROM sync_runs WHERE session_id = $1 ORDER BY started_at', ['auto'])).toEqual([
+      { trigger: 'ready', mode: 'incremental', n_chats: 3, chats_skipped: 0 },
+      { trigger: 'api', mode: 'full', n_chats: 3, chats_skipped: 0 },
+      { trigger: 'ready', mode: 'incremental', n_chats: 1, chats_skipped: 2 },
+    ]);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-catch-up-done.png'), fullPage: true });
   });
 });

@@ -123,12 +123,12 @@ const cacheDir = join(root, 'web-cache');
 const authDir = join(root, 'auth');
 const browserPids: number[] = [];
 
-function newClient(clientId: string): { client: Client; log: EventLog } {
+function newClient(clientId: string, pageDir = cacheDir): { client: Client; log: EventLog } {
   const client = new Client({
     puppeteer: { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS },
     authStrategy: new LocalAuth({ clientId, dataPath: authDir }),
     webVersion: FAKE_WEB_VERSION,
-    webVersionCache: { type: 'local', path: cacheDir, strict: true },
+    webVersionCache: { type: 'local', path: pageDir, strict: true },
   });
   return { client, log: new EventLog(client, EVENTS) };
 }
@@ -364,6 +364,46 @@ describe('a restored LocalAuth session, then a logout from the phone', () => {
     // the browser closes, or its pending page call rejects unhandled.
     await fakeWa(client, (api) => api.whenInjected());
     expect(log.events.filter((e) => e.name === 'disconnected').map((e) => e.args[0])).toEqual(['LOGOUT']);
+  });
+});
+
+describe("WhatsApp's offline delivery still under way at the sync (offlineDelivery, deliverOffline)", () => {
+  const offlineDir = join(root, 'web-cache-offline');
+  const delivered = { chatId: ALICE, id: `false_${ALICE}_OFF1`, fromMe: false, body: 'while you were away', timestamp: 1764150900 };
+  let client: Client;
+  let log: EventLog;
+
+  beforeAll(() => {
+    writeFakePage(offlineDir, { ...account, offlineDelivery: { progress: 40, messages: [delivered] } });
+    ({ client, log } = newClient('offline', offlineDir));
+  });
+  afterAll(async () => {
+    await client.destroy();
+  });
+
+  it("the library emits 'ready' at 40%; deliverOffline adds the message without a 'message' event, then 100%", async () => {
+    const started = start(client);
+    await log.waitFor('qr');
+    await fakeWa(client, (api) => api.scan());
+    await log.waitFor('ready');
+    await started;
+    const progress = () => log.events.filter((e) => e.name === 'loading_screen' || e.name === 'ready').map((e) => (e.name === 'ready' ? 'ready' : e.args[0]));
+    expect(progress()).toEqual([40, 'ready']);
+
+    await fakeWa(client, (api) => api.deliverOffline());
+    await log.waitFor<[number]>('loading_screen', (percent) => percent === 100);
+    expect(progress()).toEqual([40, 'ready', 100]);
+
+    const alice = await client.getChatById(ALICE);
+    expect(alice.timestamp).toBe(delivered.timestamp);
+    expect(alice.unreadCount).toBe(3);
+    expect((await alice.fetchMessages({ limit: 2 })).map((m) => [m.id._serialized, m.body])).toEqual([
+      [`false_${ALICE}_A4`, 'nice, right?'],
+      [delivered.id, delivered.body],
+    ]);
+    expect(log.names().filter((name) => name === 'message' || name === 'message_create')).toEqual([]);
+    await expect(fakeWa(client, (api) => api.deliverOffline())).rejects.toThrow('no offline delivery pending');
+    expect(await fakeWa(client, (api) => api.missingModules)).toEqual([]);
   });
 });
 

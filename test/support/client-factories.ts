@@ -78,6 +78,7 @@ export class SimulatedTestClientFactory extends WhatsappClientFactory {
 export class WwebjsTestClientFactory extends WhatsappClientFactory {
   readonly provider = 'wwebjs';
   private readonly libraryClients = new Map<string, Client>();
+  private readonly libraryEvents = new Map<string, string[]>();
 
   constructor(
     private readonly config: WwebjsConfig,
@@ -90,8 +91,18 @@ export class WwebjsTestClientFactory extends WhatsappClientFactory {
     return new WwebjsWhatsappClient(sessionId, this.config, listener, this.remoteStore, (options) => {
       const library = new Client(options);
       this.libraryClients.set(sessionId, library);
+      // Subscribed before the adapter's own listeners, so each entry precedes what the adapter does with it.
+      const events: string[] = [];
+      this.libraryEvents.set(sessionId, events);
+      library.on('loading_screen', (percent: number) => events.push(`loading_screen ${percent}`));
+      library.on('ready', () => events.push('ready'));
       return library;
     });
+  }
+
+  /** What the library client of the session's latest launch emitted so far: `loading_screen <percent>` and `ready`, in order. */
+  libraryEventsOf(sessionId: string): string[] {
+    return [...(this.libraryEvents.get(sessionId) ?? [])];
   }
 
   /** The library client the session's latest launch built. */
