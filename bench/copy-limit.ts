@@ -29,6 +29,7 @@ export async function copyLimit(url: string, chats: number, messagesPerChat: num
   }
 }
 
+/** The service's rule, with KEEP_REVOKED_BODY (its `$4`) at its default, false: these rows are never revoked. */
 async function copyAndMerge(client: Client, chunks: string[]): Promise<void> {
   await client.query('BEGIN');
   await client.query('TRUNCATE staging');
@@ -36,7 +37,7 @@ async function copyAndMerge(client: Client, chunks: string[]): Promise<void> {
   await client.query(`
     INSERT INTO messages (session_id, chat_id, wa_id, from_me, author, body, type, timestamp, has_media, ack, raw)
     SELECT session_id, chat_id, wa_id, from_me, author, body, type, timestamp, has_media, ack, raw FROM staging
-    ${MESSAGE_CONFLICT_SQL}`);
+    ${MESSAGE_CONFLICT_SQL.replaceAll('$4::boolean', 'false')}`);
   await client.query('COMMIT');
 }
 
