@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FAKE_WEB_VERSION, FakeAccount, FakeChat, FakePageGlobal, FakeWaApi, writeFakePage } from './fixtures/fake-whatsapp-web/fake-page';
+import { FAKE_WEB_VERSION, FakeChat, FakePageGlobal, FakeWaApi, writeFakePage } from './fixtures/fake-whatsapp-web/fake-page';
 import { seedAccount } from './support/accounts';
 import { WwebjsTestClientFactory } from './support/client-factories';
 import { chromiumProcesses } from './support/processes';

@@ -2,22 +2,9 @@ import { SyncMode, SyncRunEntity, SyncRunStatus, SyncTrigger } from '../../datab
 import { MessagesWritten } from '../storage/message.repository';
 import { EventPublisher } from '../event-publisher';
 import { SyncChatsDonePayload, SyncChatsPayload } from '../events';
-import { SyncResult, SyncRunView } from './sync.view';
+import { SyncResult, SyncRunProgress, SyncRunView } from './sync.view';
 
-export interface SyncRunProgress {
-  nChats: number;
-  currentChat: number;
-  messagesSynced: number;
-  chatsFailed: number;
-  /** Incremental runs: chats left alone (stored, and nothing newer in WhatsApp). */
-  chatsSkipped: number;
-  /** Incremental runs: chats that had more new messages than SYNC_CATCHUP_MAX_PER_CHAT. */
-  chatsWithGap: number;
-  /** Rows the run created, of the `messagesSynced` it stored. */
-  messagesInserted: number;
-  /** Calls into WhatsApp: the chat list, and every message fetch (each window of an incremental one). */
-  fetchCalls: number;
-}
+export type { SyncRunProgress } from './sync.view';
 
 /** What kind of run it is: its mode, what started it, and the one chat of a one-chat sync. */
 export interface SyncRunKind {

@@ -1,19 +1,8 @@
 import { SyncMode, SyncRunEntity, SyncRunStatus, SyncTrigger } from '../../database/entities/sync-run.entity';
+import type { SyncChatsDonePayload } from '../events';
 
-/** The answer of `POST /session/:id/sync-chats`. */
-export interface SyncResult {
-  success: true;
-  chatsProcessed: number;
-  message: 'Synchronization completed successfully';
-  syncId: string;
-  mode: SyncMode;
-  chatsFailed: number;
-  chatsSkipped: number;
-  chatsWithGap: number;
-  messagesSynced: number;
-  messagesInserted: number;
-  durationMs: number;
-}
+/** The answer of `POST /session/:id/sync-chats`: the run's `sync_chats_done`, as an HTTP answer. */
+export type SyncResult = { success: true; message: 'Synchronization completed successfully' } & Omit<SyncChatsDonePayload, 'sessionId'>;
 
 /** The answer of `POST /session/:id/chats/:chatId/sync`. */
 export interface ChatSyncResult {
@@ -30,8 +19,23 @@ export interface ChatSyncResult {
   durationMs: number;
 }
 
+export interface SyncRunProgress {
+  nChats: number;
+  currentChat: number;
+  messagesSynced: number;
+  chatsFailed: number;
+  /** Incremental runs: chats left alone (stored, and nothing newer in WhatsApp). */
+  chatsSkipped: number;
+  /** Incremental runs: chats that had more new messages than SYNC_CATCHUP_MAX_PER_CHAT. */
+  chatsWithGap: number;
+  /** Rows the run created, of the `messagesSynced` it stored. */
+  messagesInserted: number;
+  /** Calls into WhatsApp: the chat list, and every message fetch (each window of an incremental one). */
+  fetchCalls: number;
+}
+
 /** `GET /session/:id/sync-chats/latest`: a run as clients read it back. */
-export interface SyncRunView {
+export type SyncRunView = SyncRunProgress & {
   syncId: string;
   status: SyncRunStatus;
   mode: SyncMode;
@@ -39,19 +43,10 @@ export interface SyncRunView {
   /** The chat of a one-chat sync; absent for a run over every chat. */
   chatId?: string;
   limitPerChat: number;
-  nChats: number;
-  currentChat: number;
-  messagesSynced: number;
-  chatsFailed: number;
-  chatsSkipped: number;
-  chatsWithGap: number;
-  messagesInserted: number;
-  /** Calls into WhatsApp: the chat list and every message fetch. */
-  fetchCalls: number;
   startedAt: string;
   finishedAt: string | null;
   error?: string;
-}
+};
 
 /** A run's row as clients read it back (a run of this process reads from its `SyncRun`, fresher). */
 export function syncRunRowToView(row: SyncRunEntity): SyncRunView {
