@@ -9,6 +9,7 @@ import { SessionStatus } from '../whatsapp.types';
 import { WwebjsWhatsappClient } from './wwebjs-whatsapp.client';
 
 const realSetImmediate = setImmediate;
+const realSetTimeout = setTimeout;
 
 /** A stand-in for the library's Client: an event emitter whose calls the test scripts. */
 class FakeLibraryClient extends EventEmitter {
@@ -173,7 +174,8 @@ describe('WwebjsWhatsappClient', () => {
       await jest.advanceTimersByTimeAsync(0);
       expect(built[0].destroyed).toBe(1);
       // The profile the library re-created is deleted (real file I/O: real time).
-      for (let i = 0; i < 200 && readdirSync(dataDir).length > 0; i++) await new Promise((resolve) => realSetImmediate(resolve));
+      // Polled on real timers for up to 10 s: a loaded machine's file I/O takes its time.
+      for (let waited = 0; waited < 10_000 && readdirSync(dataDir).length > 0; waited += 10) await new Promise((resolve) => realSetTimeout(resolve, 10));
       expect(readdirSync(dataDir)).toEqual([]);
       expect(statuses.at(-1)).toEqual(['disconnected', 'LOGOUT: logged out from the phone']);
       await jest.advanceTimersByTimeAsync(120_000);
