@@ -1,3 +1,4 @@
+import { WhatsappWebService } from '../src/whatsapp/whatsapp-web.service';
 import { SimulatedAccountSpec, SimulatedChatSpec, accountFromSpec } from '../src/whatsapp/client/simulated/simulated-account';
 import { chat, messagesFor } from './support/accounts';
 import { EventLog, TestApp } from './support/test-app';
@@ -186,10 +187,14 @@ describe('mode=incremental', () => {
     changed.chats[0] = grown(changed.chats[0], 2);
     t.whatsapp.account = accountFromSpec(changed);
 
+    // Every trigger reaches the service before the held fetch is let go (each joins at once, synchronously).
+    const triggers = jest.spyOn(t.app.get(WhatsappWebService), 'syncChatsWithProgress');
     const incremental = t.request<{ syncId: string; mode: string }>('POST', '/whatsapp-web/session/join/sync-chats?mode=incremental');
     await waitFor(async () => (await t.request<{ status: string; mode: string }>('GET', '/whatsapp-web/session/join/sync-chats/latest')).body.mode === 'incremental', 'the incremental run to start');
     const full = t.request<{ syncId: string; mode: string }>('POST', '/whatsapp-web/session/join/sync-chats?mode=full');
     const listing = t.request('GET', '/whatsapp-web/session/join/chats?mode=full');
+    await waitFor(() => triggers.mock.calls.length >= 3, 'the three triggers to reach the service');
+    triggers.mockRestore();
     hold.open();
     const [a, b, c] = await Promise.all([incremental, full, listing]);
 
