@@ -419,9 +419,10 @@ describe('faults during a sync', () => {
         const waiting = await t.db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1`, [LOCK]);
         return waiting.length === 1;
       }, 'the big chat\'s write to wait inside its transaction');
-      // The last chat is fetched meanwhile (the sync works ahead) and waits for its turn; the big one's rows are not committed.
-      await waitFor(() => fetched.has('last@c.us'), 'the last chat fetched ahead');
-      expect(await messagesPerChat('pgkill')).toEqual({ 'small@c.us': 20 });
+      // The last chat is fetched meanwhile (the sync works ahead) and, sharing no message with the big
+      // one, written beside it: whole, before its turn is reported. The big one's rows are not committed.
+      await waitFor(async () => (await messagesPerChat('pgkill'))['last@c.us'] === 3, 'the last chat written beside the big one');
+      expect(await messagesPerChat('pgkill')).toEqual({ 'small@c.us': 20, 'last@c.us': 3 });
       expect(await terminateAppConnections()).toBeGreaterThan(0);
       await t.db.query('SELECT pg_advisory_unlock($1)', [LOCK]);
       const failed = await answer;
@@ -431,8 +432,8 @@ describe('faults during a sync', () => {
       expect(failed.body).toEqual({ statusCode: 503, error: 'Service Unavailable', message: expect.stringMatching(/^Synchronization failed: .+/) });
       const [event] = log.of<{ error: string }>('sync_chats_failed');
       expect(`Synchronization failed: ${event.error}`).toBe((failed.body as { message: string }).message);
-      // All or nothing per chat: the small chat is whole, the big one absent, never 2,000 of 5,000.
-      expect(await messagesPerChat('pgkill')).toEqual({ 'small@c.us': 20 });
+      // All or nothing per chat: the small and last chats are whole, the big one absent, never 2,000 of 5,000.
+      expect(await messagesPerChat('pgkill')).toEqual({ 'small@c.us': 20, 'last@c.us': 3 });
       const health = await t.request('GET', '/health');
       expect({ status: health.status, body: health.body }).toEqual({ status: 200, body: { status: 'ok', database: 'up', uptimeSeconds: expect.any(Number) } });
       expect(await latest('pgkill')).toMatchObject({ status: 'failed', error: event.error, finishedAt: expect.any(String) });

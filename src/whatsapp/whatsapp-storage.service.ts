@@ -25,6 +25,8 @@ export type MessagesProgress = (messagesSaved: number) => void | Promise<void>;
 export interface PreparedMessages {
   sessionId: string;
   chatId: string;
+  /** The messages' ids as stored, each once. */
+  ids: string[];
   /** JSON arrays of rows, one per statement. */
   batches: string[];
 }
@@ -44,9 +46,11 @@ export const MESSAGE_BATCH_SIZE = 2000;
  * a transaction. The SQL is the repositories' (storage/chat.repository.ts, message.repository.ts,
  * message-change.repository.ts).
  *
- * Message writes and live changes of one session run one after another (`messageWrites`): a change
- * for a message not stored yet is kept as pending and applied by the write that stores the message,
- * and this order is what guarantees that the write sees it (or that the change sees the message).
+ * Live messages and changes of one session run one after another (`messageWrites`), and a sync's
+ * chat writes between them: a change for a message not stored yet is kept as pending and applied by
+ * the write that stores the message, and this order is what guarantees that the write sees it (or
+ * that the change sees the message). A run's chat writes may overlap one another (the run never
+ * lets two that share a message id overlap: see sync/write-window.ts).
  */
 @Injectable()
 export class WhatsappStorageService {
@@ -97,36 +101,44 @@ export class WhatsappStorageService {
     messages: readonly WaMessage[],
     onProgress?: MessagesProgress,
   ): Promise<number> {
-    const { held } = await this.writeMessages(this.prepareMessages(sessionId, chatId, messages));
+    const prepared = this.prepareMessages(sessionId, chatId, messages);
+    const { held } = await this.messageWrites.run(sessionId, () => this.upsertPrepared(prepared));
     await onProgress?.(held);
     return held;
   }
 
   /**
    * The CPU half of `saveMessages`: the statements' JSON, built without touching the database, so
-   * that a sync can prepare chats ahead while it writes them one after another.
+   * that a sync can prepare chats ahead of their writes.
    */
   prepareMessages(sessionId: string, chatId: string, messages: readonly WaMessage[]): PreparedMessages {
-    return { sessionId, chatId: pgSafeText(chatId), batches: jsonBatches(lastById(messages), toMessageRow, MESSAGE_BATCH_SIZE) };
+    const unique = lastById(messages);
+    return { sessionId, chatId: pgSafeText(chatId), ids: unique.map((m) => pgSafeText(m.id)), batches: jsonBatches(unique, toMessageRow, MESSAGE_BATCH_SIZE) };
   }
 
-  /** The database half of `saveMessages`: how many of the messages the chat holds once committed, and how many are new. */
-  async writeMessages(prepared: PreparedMessages): Promise<MessagesWritten> {
-    const { sessionId, chatId, batches } = prepared;
+  /**
+   * The database half of `saveMessages`, for a sync: how many of the messages the chat holds once
+   * committed, and how many are new. A run's writes may overlap one another (not live changes):
+   * the run keeps apart those that share a message id.
+   */
+  writeMessages(prepared: PreparedMessages): Promise<MessagesWritten> {
+    return this.messageWrites.runShared(prepared.sessionId, () => this.upsertPrepared(prepared));
+  }
+
+  /** All of a chat's statements, atomically. */
+  private async upsertPrepared({ sessionId, chatId, batches }: PreparedMessages): Promise<MessagesWritten> {
     if (batches.length === 0) return { held: 0, inserted: 0 };
     const keep = this.keepRevokedBody;
-    return this.messageWrites.run(sessionId, () => {
-      // One statement is atomic on its own: no BEGIN/COMMIT round trips for the common case.
-      if (batches.length === 1) return this.messageRows.upsert(sessionId, chatId, batches[0], keep);
-      return this.dataSource.transaction(async (manager) => {
-        const total = { held: 0, inserted: 0 };
-        for (const batch of batches) {
-          const written = await this.messageRows.upsert(sessionId, chatId, batch, keep, manager);
-          total.held += written.held;
-          total.inserted += written.inserted;
-        }
-        return total;
-      });
+    // One statement is atomic on its own: no BEGIN/COMMIT round trips for the common case.
+    if (batches.length === 1) return this.messageRows.upsert(sessionId, chatId, batches[0], keep);
+    return this.dataSource.transaction(async (manager) => {
+      const total = { held: 0, inserted: 0 };
+      for (const batch of batches) {
+        const written = await this.messageRows.upsert(sessionId, chatId, batch, keep, manager);
+        total.held += written.held;
+        total.inserted += written.inserted;
+      }
+      return total;
     });
   }
 
