@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { MessageEntity } from '../../database/entities/message.entity';
+import { preparedQuery } from '../../database/prepared-query';
 import { WaMessage } from '../client/whatsapp.types';
 import { MessageCursor } from './message-cursor';
 import { pgSafeInt, pgSafeTimestamp } from './pg-safe';
@@ -46,7 +47,7 @@ export class MessageRepository {
    * `keepRevokedBody`: KEEP_REVOKED_BODY.
    */
   async upsert(sessionId: string, chatId: string, rowsJson: string, keepRevokedBody: boolean, manager: EntityManager = this.rows.manager): Promise<MessagesWritten> {
-    const [{ held, inserted }] = (await manager.query(UPSERT_MESSAGES_SQL, [sessionId, chatId, rowsJson, keepRevokedBody])) as [MessagesWritten];
+    const [{ held, inserted }] = await preparedQuery<MessagesWritten>(manager, 'upsert_messages', UPSERT_MESSAGES_SQL, [sessionId, chatId, rowsJson, keepRevokedBody]);
     return { held, inserted };
   }
 
