@@ -345,6 +345,8 @@ describe('WhatsappStorageService on PostgreSQL', () => {
       expect(progress).toEqual([40]);
       expect(await versions('messages', 'msg-twice')).toEqual(before);
       expect(await count('messages', 'msg-twice')).toBe(40);
+      // Not even locked (an ON CONFLICT that updates nothing still locks its row, and logs that).
+      expect(await db.query(`SELECT count(*)::int AS n FROM messages WHERE session_id = 'msg-twice' AND xmax <> '0'`)).toEqual([{ n: 0 }]);
 
       // One changed message: only its row is rewritten, same id.
       expect(list[7].ack).toBe(3);

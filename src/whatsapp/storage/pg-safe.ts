@@ -39,8 +39,21 @@ export function isStorableChatIdParam(value: unknown): value is string {
  * so the per-value replacer runs only when the plain text shows one of them.
  */
 export function pgSafeJson(value: object): string {
-  const plain = JSON.stringify(value, bigintAsString);
+  const plain = plainJson(value);
   return NEEDS_REPLACER.test(plain) ? sanitizedJson(value) : plain;
+}
+
+/**
+ * JSON.stringify without a replacer (a replacer makes it several times slower, and this runs for
+ * every message a sync stores); only a value holding a BigInt, which it refuses, takes the slow way.
+ */
+function plainJson(value: object): string {
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    if (error instanceof TypeError) return JSON.stringify(value, bigintAsString);
+    throw error;
+  }
 }
 
 const NEEDS_REPLACER = /\\u(0000|d[89a-f])/i;

@@ -70,11 +70,29 @@ export const MESSAGE_CONFLICT_SQL = `
     (${MESSAGE_UPDATES.map(([, value]) => value).join(',\n     ')})`;
 
 /**
+ * The fetched rows (`fetched`) that this chat already holds exactly as they would be after the
+ * upsert: same values, not deleted, no change waiting for them. MESSAGE_CONFLICT_SQL would leave each
+ * of them as it is, but only after locking it (a write to the row and to the WAL); a re-sync, where
+ * nearly every row is one of these, skips them before the insert. The test is stricter than the
+ * upsert's own (an ack below the stored one, an older edit, are left to the upsert): a row it lets
+ * through is merely written the slow way.
+ */
+const SAME_AS_STORED_SQL = `
+    SELECT fetched.i FROM fetched
+    JOIN messages s ON s.session_id = $1 AND s.wa_id = fetched.i AND s.chat_id = $2
+    WHERE NOT fetched.rv AND NOT s.revoked AND s.revoked_at IS NULL
+      AND s.from_me = fetched.f AND s.author IS NOT DISTINCT FROM fetched.a AND s.body = fetched.b
+      AND s.type = fetched.t AND s.timestamp = fetched.ts AND s.has_media = fetched.m
+      AND s.ack = fetched.k AND s.edited_at IS NOT DISTINCT FROM fetched.e AND s.raw = fetched.r
+      AND NOT EXISTS (SELECT 1 FROM pending_message_changes p WHERE p.session_id = $1 AND p.message_id = fetched.i)`;
+
+/**
  * Upserts a chat's messages and answers `held`: how many of them the chat holds afterwards (written
  * now, or stored before and unchanged), so that a count never includes an id another chat holds;
  * and `inserted`: how many rows are new (`xmax = 0` on a row the insert returns: it was not updated).
- * Every sub-statement sees the table as it was before the statement: the unchanged rows are those
- * that the insert did not return but that were already this chat's.
+ * `u` is what is left of the fetched rows once those stored exactly as they are (`same`) are set
+ * aside. Every sub-statement sees the table as it was before the statement: the unchanged rows are
+ * those of `same`, and those of `u` that the insert did not return but that were already this chat's.
  *
  * Changes that arrived live before their message was stored (`pending_message_changes`) are applied
  * here, as the message arrives, and deleted: `v` merges them into the fetched row (a deletion for
@@ -83,9 +101,13 @@ export const MESSAGE_CONFLICT_SQL = `
  * text of deleted messages.
  */
 export const UPSERT_MESSAGES_SQL = `
-  WITH u AS (
+  WITH fetched AS (
     SELECT * FROM jsonb_to_recordset($3::jsonb)
       AS u(i text, f boolean, a text, b text, t text, ts bigint, m boolean, k integer, e bigint, rv boolean, r jsonb)
+  ), same AS (
+    ${SAME_AS_STORED_SQL}
+  ), u AS (
+    SELECT * FROM fetched WHERE NOT EXISTS (SELECT 1 FROM same WHERE same.i = fetched.i)
   ), v AS (
     SELECT u.*, p.body AS pb, p.edited_at AS pe, p.ack AS pk, (u.rv OR p.revoked_at IS NOT NULL) AS revoked,
       CASE WHEN u.rv OR p.revoked_at IS NOT NULL THEN COALESCE(p.revoked_at, extract(epoch FROM now())::bigint) END AS revoked_at
@@ -104,7 +126,7 @@ export const UPSERT_MESSAGES_SQL = `
     WHERE p.session_id = $1 AND p.message_id = u.i
       AND NOT EXISTS (SELECT 1 FROM messages s WHERE s.session_id = $1 AND s.wa_id = u.i AND s.chat_id <> $2)
   )
-  SELECT (SELECT count(*) FROM w WHERE w.inserted)::int AS inserted, (SELECT count(*) FROM w)::int + (
+  SELECT (SELECT count(*) FROM w WHERE w.inserted)::int AS inserted, (SELECT count(*) FROM w)::int + (SELECT count(*) FROM same)::int + (
     SELECT count(*) FROM u
     WHERE NOT EXISTS (SELECT 1 FROM w WHERE w.wa_id = u.i)
       AND EXISTS (SELECT 1 FROM messages s WHERE s.session_id = $1 AND s.wa_id = u.i AND s.chat_id = $2)
