@@ -82,16 +82,11 @@ export class WhatsappStorageService {
   }
 
   /**
-   * What an incremental run does instead of `saveChats`: the same upserts (one statement per batch),
-   * each also reading its chats' newest stored messages. Answers them by chat id (`null`: none
-   * stored), for the chats it stored: the unique listed chats whose ids can be stored.
+   * The newest stored message of each stored chat of the session (of `chatIds` only, when given), by
+   * chat id as stored; a chat without messages maps to `null`, a chat not stored has no entry.
    */
-  async saveChatsReadingNewest(sessionId: string, chats: readonly WaChat[]): Promise<Map<string, NewestStored>> {
-    const newest = new Map<string, NewestStored>();
-    for (const batch of jsonBatches(storableChats(chats), toChatRow, CHAT_BATCH_SIZE)) {
-      for (const [chatId, stored] of await this.chatRows.upsertReadingNewest(sessionId, batch)) newest.set(chatId, stored);
-    }
-    return newest;
+  newestStored(sessionId: string, chatIds: readonly string[] | null = null): Promise<Map<string, NewestStored>> {
+    return this.chatRows.newestStored(sessionId, chatIds && chatIds.map(pgSafeText));
   }
 
   /** Upserts a chat's messages atomically (one statement, or one transaction), then reports how many it holds. */

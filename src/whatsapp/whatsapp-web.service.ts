@@ -49,6 +49,12 @@ interface ChatWork {
   stored: NewestStored;
 }
 
+/** The chats a run fetches, and the upsert of every listed chat row (settled before any message write). */
+interface RunWork {
+  work: ChatWork[];
+  chatRows: Promise<void>;
+}
+
 export interface SyncOptions {
   mode?: SyncMode;
   trigger?: SyncTrigger;
@@ -222,13 +228,16 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     const { sessionId } = run;
     const progressWrite = new Throttle(PROGRESS_WRITE_INTERVAL_MS, () => this.runs.updateProgress(run.syncId, { ...run.progress }));
     const progressLog = new Throttle(PROGRESS_LOG_INTERVAL_MS, () => this.logProgress(run));
+    // An incremental run reads what is stored while WhatsApp lists the chats.
+    const newestRead = run.mode === 'incremental' ? this.storage.newestStored(sessionId, run.kind.chatId === undefined ? null : [run.kind.chatId]) : null;
+    newestRead?.catch(() => undefined);
     const chats = lastById(await listChats());
     run.called(1);
-    const work = run.mode === 'full' ? await this.allChats(run, chats) : await this.chatsToCatchUp(run, chats);
+    const { work, chatRows } = newestRead ? await this.chatsToCatchUp(run, chats, newestRead) : await this.allChats(run, chats);
     const steps = work.map(() => new Deferred<ChatStep>());
     const writes = new WriteWindow(WRITE_CONCURRENCY);
     let ended = false;
-    void this.fetchAndWrite(run, client, work, steps, writes, () => ended);
+    void this.fetchAndWrite(run, client, work, chatRows, steps, writes, () => ended);
     try {
       for (let index = 0; index < work.length; index++) {
         const { chat } = work[index];
@@ -245,6 +254,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
         await progressWrite.maybe();
         await progressLog.maybe();
       }
+      await chatRows;
     } finally {
       ended = true;
       await writes.settled();
@@ -256,7 +266,15 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
    * `writes`; `steps[i]` settles when chat i is stored or failed. Once the run has ended, or the
    * session is no longer ready, nothing more is written and the chats not handed to a write fail.
    */
-  private async fetchAndWrite(run: SyncRun, client: WhatsappClient, work: ChatWork[], steps: Deferred<ChatStep>[], writes: WriteWindow, ended: () => boolean): Promise<void> {
+  private async fetchAndWrite(
+    run: SyncRun,
+    client: WhatsappClient,
+    work: ChatWork[],
+    chatRows: Promise<void>,
+    steps: Deferred<ChatStep>[],
+    writes: WriteWindow,
+    ended: () => boolean,
+  ): Promise<void> {
     const { sessionId } = run;
     const mayWrite = () => {
       if (ended()) throw new SyncInterruptedError('the run has ended');
@@ -278,6 +296,8 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
           continue;
         }
         const { prepared, gap, fetches } = outcome;
+        // Messages are written into stored chat rows.
+        await chatRows;
         const { done } = await writes.start(prepared.ids, mayWrite, () => this.storage.writeMessages(prepared));
         done.then((written) => step.resolve({ written, gap, fetches }), (error: unknown) => step.reject(error));
       }
@@ -287,18 +307,19 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   /** A full run: the chat list is announced, every chat row upserted, every chat fetched. */
-  private async allChats(run: SyncRun, chats: WaChat[]): Promise<ChatWork[]> {
+  private async allChats(run: SyncRun, chats: WaChat[]): Promise<RunWork> {
     run.listed(chats.length);
     await this.storage.saveChats(run.sessionId, chats);
-    return chats.map((chat) => ({ chat, stored: null }));
+    return { work: chats.map((chat) => ({ chat, stored: null })), chatRows: Promise.resolve() };
   }
 
   /**
-   * An incremental run: every chat row upserted, in the statements that also read each chat's newest
-   * stored message; the chats unchanged since are skipped, and only the others announced.
+   * An incremental run: the chats unchanged since (by the newest stored messages, read while
+   * WhatsApp listed the chats) are skipped, and only the others announced. Every chat row is
+   * upserted meanwhile, while the first fetches go (`chatRows`: awaited before any message write).
    */
-  private async chatsToCatchUp(run: SyncRun, chats: WaChat[]): Promise<ChatWork[]> {
-    const newest = await this.storage.saveChatsReadingNewest(run.sessionId, chats);
+  private async chatsToCatchUp(run: SyncRun, chats: WaChat[], newestRead: Promise<Map<string, NewestStored>>): Promise<RunWork> {
+    const newest = await newestRead;
     const work: ChatWork[] = [];
     for (const chat of chats) {
       // An id that cannot be stored has no entry: it is fetched, and fails as in a full run.
@@ -306,7 +327,9 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
       if (!isUnchanged(chat, stored)) work.push({ chat, stored });
     }
     run.listed(work.length, chats.length - work.length);
-    return work;
+    const chatRows = this.storage.saveChats(run.sessionId, chats);
+    chatRows.catch(() => undefined);
+    return { work, chatRows };
   }
 
   private async fetchChats(sessionId: string, client: WhatsappClient): Promise<WaChat[]> {

@@ -4,7 +4,7 @@ import { EntityManager, Repository } from 'typeorm';
 import { ChatEntity } from '../../database/entities/chat.entity';
 import { WaChat } from '../client/whatsapp.types';
 import { pgSafeInt, pgSafeTimestamp } from './pg-safe';
-import { INSERT_CHAT_STUB_SQL, UPSERT_CHATS_NEWEST_MESSAGE_SQL, UPSERT_CHATS_SQL } from './upsert-sql';
+import { INSERT_CHAT_STUB_SQL, NEWEST_STORED_MESSAGES_SQL, UPSERT_CHATS_SQL } from './upsert-sql';
 
 /** A chat as a row of UPSERT_CHATS_SQL's JSON parameter. */
 export function toChatRow(c: WaChat) {
@@ -36,12 +36,9 @@ export class ChatRepository {
     await manager.query(UPSERT_CHATS_SQL, [sessionId, rowsJson]);
   }
 
-  /**
-   * The same upsert, answering each chat's newest stored message, read in the same statement (see
-   * UPSERT_CHATS_NEWEST_MESSAGE_SQL): an incremental run's one read of what is stored.
-   */
-  async upsertReadingNewest(sessionId: string, rowsJson: string, manager: EntityManager = this.rows.manager): Promise<Map<string, NewestStored>> {
-    const rows = (await manager.query(UPSERT_CHATS_NEWEST_MESSAGE_SQL, [sessionId, rowsJson])) as Array<{
+  /** The session's stored chats (or those of `chatIds`) with their newest stored message, by chat id. */
+  async newestStored(sessionId: string, chatIds: readonly string[] | null): Promise<Map<string, NewestStored>> {
+    const rows = (await this.rows.manager.query(NEWEST_STORED_MESSAGES_SQL, [sessionId, chatIds])) as Array<{
       chat_id: string;
       newest_id: string | null;
       newest_ts: string | null;

@@ -20,10 +20,18 @@ const CHAT_ON_CONFLICT = `
     IS DISTINCT FROM
     (EXCLUDED.name, EXCLUDED.is_group, EXCLUDED.unread_count, EXCLUDED.timestamp, EXCLUDED.archived, EXCLUDED.pinned, EXCLUDED.raw)`;
 
+/**
+ * Rows stored exactly as listed are left out of the insert before it looks for conflicts, so that a
+ * re-sync or a catch-up where little changed neither locks nor logs a thousand unchanged rows.
+ */
 export const UPSERT_CHATS_SQL = `
+  WITH u AS (SELECT * FROM ${CHAT_RECORDSET})
   INSERT INTO chats (${CHAT_COLUMNS})
-  SELECT $1, u.i, u.n, u.g, u.u, u.ts, u.a, u.p, u.r
-  FROM ${CHAT_RECORDSET}
+  SELECT $1::text, u.i, u.n, u.g, u.u, u.ts, u.a, u.p, u.r FROM u
+  WHERE NOT EXISTS (
+    SELECT 1 FROM chats WHERE chats.session_id = $1::text AND chats.wa_id = u.i
+      AND ${CHAT_STORED_FIELDS} IS NOT DISTINCT FROM ${CHAT_LISTED_FIELDS}
+  )
   ${CHAT_ON_CONFLICT}`;
 
 /** Keys of a message's raw object that carry its text: removed with the text of a message deleted for everyone. */
@@ -133,31 +141,19 @@ export const UPSERT_MESSAGES_SQL = `
   )::int AS held`;
 
 /**
- * UPSERT_CHATS_SQL that also answers, for each chat of the batch, its newest stored message (by
- * timestamp, then row id; none: no row), read through ix_messages_chat_page, one probe a chat: what
- * an incremental run needs to decide which chats to fetch, in the statement it sends anyway. Rows
- * stored exactly as listed are left out of the insert before it looks for conflicts, so that a
- * catch-up where little changed neither locks nor logs a thousand unchanged rows. The insert runs
- * whether or not the outer query reads it; it writes no message, so the read is exact.
+ * Each stored chat of a session (`$2`: only those ids; null: all) with its newest stored message, by
+ * timestamp, then row id (none: nulls), read through ix_messages_chat_page, one probe a chat: what an
+ * incremental run needs to decide which chats to fetch, read while WhatsApp lists the chats.
  */
-export const UPSERT_CHATS_NEWEST_MESSAGE_SQL = `
-  WITH u AS (SELECT * FROM ${CHAT_RECORDSET}),
-  w AS (
-    INSERT INTO chats (${CHAT_COLUMNS})
-    SELECT $1::text, u.i, u.n, u.g, u.u, u.ts, u.a, u.p, u.r FROM u
-    WHERE NOT EXISTS (
-      SELECT 1 FROM chats WHERE chats.session_id = $1::text AND chats.wa_id = u.i
-        AND ${CHAT_STORED_FIELDS} IS NOT DISTINCT FROM ${CHAT_LISTED_FIELDS}
-    )
-    ${CHAT_ON_CONFLICT}
-  )
-  SELECT u.i AS chat_id, n.wa_id AS newest_id, n.timestamp AS newest_ts
-  FROM u
+export const NEWEST_STORED_MESSAGES_SQL = `
+  SELECT c.wa_id AS chat_id, n.wa_id AS newest_id, n.timestamp AS newest_ts
+  FROM chats c
   LEFT JOIN LATERAL (
     SELECT m.wa_id, m.timestamp FROM messages m
-    WHERE m.session_id = $1::text AND m.chat_id = u.i
+    WHERE m.session_id = $1::text AND m.chat_id = c.wa_id
     ORDER BY m.timestamp DESC, m.id DESC LIMIT 1
-  ) n ON true`;
+  ) n ON true
+  WHERE c.session_id = $1::text AND ($2::text[] IS NULL OR c.wa_id = ANY($2::text[]))`;
 
 /** A live chat we know nothing about yet gets a placeholder row; a real sync fills it in. */
 export const INSERT_CHAT_STUB_SQL = `
