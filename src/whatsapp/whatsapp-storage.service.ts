@@ -3,13 +3,14 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { KeyedSerial } from '../common/keyed-serial';
+import { JsonValue, jsonEqual } from '../common/json-equal';
 import { ChatEntity } from '../database/entities/chat.entity';
 import { MessageEntity } from '../database/entities/message.entity';
 import { MessageReactionEntity } from '../database/entities/message-reaction.entity';
 import { MessageView, messageRowToView, reactionsByMessage } from './chats/chat.view';
 import { WaChat, WaMessage, WaMessageEdit, WaMessageRevoke, WaReaction } from './client/whatsapp.types';
 import { ChangeOutcome, MessageChangeRepository } from './storage/message-change.repository';
-import { ChatRepository, NewestStored, toChatRow } from './storage/chat.repository';
+import { ChatRepository, StoredChat, toChatRow } from './storage/chat.repository';
 import { MessageRepository, MessagesWritten, toMessageRow } from './storage/message.repository';
 import { MessageCursor } from './storage/message-cursor';
 import { jsonBatches } from './storage/json-batches';
@@ -82,11 +83,24 @@ export class WhatsappStorageService {
   }
 
   /**
-   * The newest stored message of each stored chat of the session (of `chatIds` only, when given), by
-   * chat id as stored; a chat without messages maps to `null`, a chat not stored has no entry.
+   * The stored chats of the session (of `chatIds` only, when given) as stored, with each one's newest
+   * stored message, by chat id as stored; a chat not stored has no entry.
    */
-  newestStored(sessionId: string, chatIds: readonly string[] | null = null): Promise<Map<string, NewestStored>> {
-    return this.chatRows.newestStored(sessionId, chatIds && chatIds.map(pgSafeText));
+  storedChats(sessionId: string, chatIds: readonly string[] | null = null): Promise<Map<string, StoredChat>> {
+    return this.chatRows.stored(sessionId, chatIds && chatIds.map(pgSafeText));
+  }
+
+  /**
+   * `saveChats` of only the listed chats whose row is not stored exactly so in `stored` (as read by
+   * `storedChats`): with nothing changed, no statement at all. A chat the comparison cannot tell
+   * equal (a number JSON cannot carry exactly, say) is simply upserted, which changes nothing then.
+   */
+  async saveChangedChats(sessionId: string, chats: readonly WaChat[], stored: ReadonlyMap<string, StoredChat>): Promise<void> {
+    const changed = chats.filter((chat) => {
+      const row = stored.get(pgSafeText(chat.id))?.row;
+      return !row || !jsonEqual(JSON.parse(pgSafeJson(toChatRow(chat))) as JsonValue, row);
+    });
+    if (changed.length > 0) await this.upsertChats(sessionId, changed);
   }
 
   /** Upserts a chat's messages atomically (one statement, or one transaction), then reports how many it holds. */

@@ -10,7 +10,7 @@ import { WaChat, WaMessage } from './client/whatsapp.types';
 import { EventPublisher } from './event-publisher';
 import { ChatView } from './chats/chat.view';
 import { SessionService } from './session/session.service';
-import { NewestStored } from './storage/chat.repository';
+import { NewestStored, StoredChat } from './storage/chat.repository';
 import { MessagesWritten } from './storage/message.repository';
 import { isStorableChatId, lastById, pgSafeText } from './storage/pg-safe';
 import { fetchSinceStored, isUnchanged } from './sync/catch-up';
@@ -229,11 +229,11 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     const progressWrite = new Throttle(PROGRESS_WRITE_INTERVAL_MS, () => this.runs.updateProgress(run.syncId, { ...run.progress }));
     const progressLog = new Throttle(PROGRESS_LOG_INTERVAL_MS, () => this.logProgress(run));
     // An incremental run reads what is stored while WhatsApp lists the chats.
-    const newestRead = run.mode === 'incremental' ? this.storage.newestStored(sessionId, run.kind.chatId === undefined ? null : [run.kind.chatId]) : null;
-    newestRead?.catch(() => undefined);
+    const storedRead = run.mode === 'incremental' ? this.storage.storedChats(sessionId, run.kind.chatId === undefined ? null : [run.kind.chatId]) : null;
+    storedRead?.catch(() => undefined);
     const chats = lastById(await listChats());
     run.called(1);
-    const { work, chatRows } = newestRead ? await this.chatsToCatchUp(run, chats, newestRead) : await this.allChats(run, chats);
+    const { work, chatRows } = storedRead ? await this.chatsToCatchUp(run, chats, storedRead) : await this.allChats(run, chats);
     const steps = work.map(() => new Deferred<ChatStep>());
     const writes = new WriteWindow(WRITE_CONCURRENCY);
     let ended = false;
@@ -257,7 +257,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
       await chatRows;
     } finally {
       ended = true;
-      await writes.settled();
+      await Promise.all([writes.settled(), chatRows.catch(() => undefined)]);
     }
   }
 
@@ -314,20 +314,21 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   /**
-   * An incremental run: the chats unchanged since (by the newest stored messages, read while
-   * WhatsApp listed the chats) are skipped, and only the others announced. Every chat row is
-   * upserted meanwhile, while the first fetches go (`chatRows`: awaited before any message write).
+   * An incremental run: the chats unchanged since (by the stored chats and their newest messages,
+   * read while WhatsApp listed the chats) are skipped, and only the others announced. The chat rows
+   * that differ from the listing are upserted meanwhile, while the first fetches go (`chatRows`:
+   * awaited before any message write).
    */
-  private async chatsToCatchUp(run: SyncRun, chats: WaChat[], newestRead: Promise<Map<string, NewestStored>>): Promise<RunWork> {
-    const newest = await newestRead;
+  private async chatsToCatchUp(run: SyncRun, chats: WaChat[], storedRead: Promise<Map<string, StoredChat>>): Promise<RunWork> {
+    const stored = await storedRead;
     const work: ChatWork[] = [];
     for (const chat of chats) {
       // An id that cannot be stored has no entry: it is fetched, and fails as in a full run.
-      const stored = newest.get(pgSafeText(chat.id)) ?? null;
-      if (!isUnchanged(chat, stored)) work.push({ chat, stored });
+      const newest = stored.get(pgSafeText(chat.id))?.newest ?? null;
+      if (!isUnchanged(chat, newest)) work.push({ chat, stored: newest });
     }
     run.listed(work.length, chats.length - work.length);
-    const chatRows = this.storage.saveChats(run.sessionId, chats);
+    const chatRows = this.storage.saveChangedChats(run.sessionId, chats, stored);
     chatRows.catch(() => undefined);
     return { work, chatRows };
   }

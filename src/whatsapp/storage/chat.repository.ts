@@ -2,12 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { ChatEntity } from '../../database/entities/chat.entity';
-import { WaChat } from '../client/whatsapp.types';
+import { JsonValue } from '../../common/json-equal';
+import { RawObject, WaChat } from '../client/whatsapp.types';
 import { pgSafeInt, pgSafeTimestamp } from './pg-safe';
-import { INSERT_CHAT_STUB_SQL, NEWEST_STORED_MESSAGES_SQL, UPSERT_CHATS_SQL } from './upsert-sql';
+import { INSERT_CHAT_STUB_SQL, STORED_CHATS_SQL, UPSERT_CHATS_SQL } from './upsert-sql';
 
 /** A chat as a row of UPSERT_CHATS_SQL's JSON parameter. */
-export function toChatRow(c: WaChat) {
+export function toChatRow(c: WaChat): ChatRow {
   return {
     i: c.id,
     n: c.name,
@@ -20,8 +21,26 @@ export function toChatRow(c: WaChat) {
   };
 }
 
+/** A chat's fields as UPSERT_CHATS_SQL's rows carry them (short keys keep the JSON small). */
+export interface ChatRow {
+  i: string;
+  n: string;
+  g: boolean;
+  u: number;
+  ts: number | null;
+  a: boolean;
+  p: boolean;
+  r: RawObject;
+}
+
 /** A chat's newest stored message (by timestamp, then row id), or `null` when none is stored. */
 export type NewestStored = { id: string; timestamp: number } | null;
+
+/** A stored chat: its row as stored (a `ChatRow`, as the database gives it back), and its newest stored message. */
+export interface StoredChat {
+  row: JsonValue;
+  newest: NewestStored;
+}
 
 /**
  * Chat rows. Writes take the `manager` of the caller's transaction when they are part of one; the
@@ -36,14 +55,15 @@ export class ChatRepository {
     await manager.query(UPSERT_CHATS_SQL, [sessionId, rowsJson]);
   }
 
-  /** The session's stored chats (or those of `chatIds`) with their newest stored message, by chat id. */
-  async newestStored(sessionId: string, chatIds: readonly string[] | null): Promise<Map<string, NewestStored>> {
-    const rows = (await this.rows.manager.query(NEWEST_STORED_MESSAGES_SQL, [sessionId, chatIds])) as Array<{
+  /** The session's stored chats (or those of `chatIds`) as stored, with their newest stored message, by chat id. */
+  async stored(sessionId: string, chatIds: readonly string[] | null): Promise<Map<string, StoredChat>> {
+    const rows = (await this.rows.manager.query(STORED_CHATS_SQL, [sessionId, chatIds])) as Array<{
       chat_id: string;
       newest_id: string | null;
       newest_ts: string | null;
+      row: JsonValue;
     }>;
-    return new Map(rows.map((r) => [r.chat_id, r.newest_id === null ? null : { id: r.newest_id, timestamp: Number(r.newest_ts) }]));
+    return new Map(rows.map((r) => [r.chat_id, { row: r.row, newest: r.newest_id === null ? null : { id: r.newest_id, timestamp: Number(r.newest_ts) } }]));
   }
 
   /** A placeholder row for a chat seen live before any sync (see INSERT_CHAT_STUB_SQL). */

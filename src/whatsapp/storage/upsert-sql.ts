@@ -141,12 +141,15 @@ export const UPSERT_MESSAGES_SQL = `
   )::int AS held`;
 
 /**
- * Each stored chat of a session (`$2`: only those ids; null: all) with its newest stored message, by
- * timestamp, then row id (none: nulls), read through ix_messages_chat_page, one probe a chat: what an
- * incremental run needs to decide which chats to fetch, read while WhatsApp lists the chats.
+ * Each stored chat of a session (`$2`: only those ids; null: all), as stored, with its newest stored
+ * message, by timestamp, then row id (none: nulls), read through ix_messages_chat_page, one probe a
+ * chat: what an incremental run needs to decide which chats to fetch and which chat rows to upsert,
+ * read while WhatsApp lists the chats. The chat's fields come as a `toChatRow` row (`c.row`).
  */
-export const NEWEST_STORED_MESSAGES_SQL = `
-  SELECT c.wa_id AS chat_id, n.wa_id AS newest_id, n.timestamp AS newest_ts
+export const STORED_CHATS_SQL = `
+  SELECT c.wa_id AS chat_id, n.wa_id AS newest_id, n.timestamp AS newest_ts,
+    jsonb_build_object('i', c.wa_id, 'n', c.name, 'g', c.is_group, 'u', c.unread_count, 'ts', c.timestamp,
+      'a', c.archived, 'p', c.pinned, 'r', c.raw) AS row
   FROM chats c
   LEFT JOIN LATERAL (
     SELECT m.wa_id, m.timestamp FROM messages m
