@@ -48,6 +48,8 @@ export interface AppConfig {
   simulatedMessagesPerChat: number;
   simulatedFetchLatencyMs: number;
   apiKey: string | undefined;
+  /** A bearer token that opens `GET /metrics` (besides the API key), for a Prometheus server. */
+  metricsToken: string | undefined;
   corsOrigins: string[] | '*';
   /** `PUBLIC_URL`'s origin (`https://wa.example.com`): how browsers reach the service, its own origin. */
   publicOrigin: string | undefined;
@@ -111,6 +113,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     simulatedMessagesPerChat: read.int('SIMULATED_MESSAGES_PER_CHAT', 50, 0, 100_000),
     simulatedFetchLatencyMs: read.int('SIMULATED_FETCH_LATENCY_MS', 0, 0, 60_000),
     apiKey: read.str('API_KEY'),
+    metricsToken: read.str('METRICS_TOKEN'),
     corsOrigins: read.origins('CORS_ORIGINS'),
     publicOrigin: read.origin('PUBLIC_URL'),
     rateLimit: {

@@ -40,7 +40,16 @@ import { WhatsappWebService } from './whatsapp-web.service';
   ],
 })
 export class WhatsappWebModule {
+  /**
+   * Global, so that modules beside it (metrics, and later webhooks) subscribe to the one publisher
+   * and read the one registry of sessions and runs without importing, and so duplicating, this one.
+   */
   static forRoot(clientFactory?: ClientFactoryOverride): DynamicModule {
-    return { module: WhatsappWebModule, imports: [WhatsappClientModule.forRoot(clientFactory)] };
+    return {
+      module: WhatsappWebModule,
+      global: true,
+      imports: [WhatsappClientModule.forRoot(clientFactory)],
+      exports: [EventPublisher, SessionService, SyncTracker],
+    };
   }
 }

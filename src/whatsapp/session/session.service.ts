@@ -2,7 +2,7 @@ import { ConflictException, Inject, Injectable, Logger, NotFoundException, OnApp
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { toDataURL } from 'qrcode';
 import { WhatsappClient, WhatsappClientFactory, WhatsappClientListener } from '../client/whatsapp-client.port';
-import { SessionStatus, WaMessage } from '../client/whatsapp.types';
+import { SESSION_STATUSES, SessionStatus, WaMessage } from '../client/whatsapp.types';
 import { ChangeResult, WhatsappStorageService } from '../whatsapp-storage.service';
 import { EventPublisher } from '../event-publisher';
 import { SyncTracker } from '../sync/sync-tracker';
@@ -117,6 +117,13 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /** Whether the session is still `ready`: a sync checks this between chats. */
+  /** How many of this process's sessions are in each status. */
+  countByStatus(): Record<SessionStatus, number> {
+    const counts = Object.fromEntries(SESSION_STATUSES.map((status) => [status, 0])) as Record<SessionStatus, number>;
+    for (const [, session] of this.registry.all()) counts[session.status]++;
+    return counts;
+  }
+
   statusOf(sessionId: string): SessionStatus | undefined {
     return this.registry.get(sessionId)?.status;
   }
