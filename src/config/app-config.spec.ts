@@ -49,7 +49,8 @@ const DEFAULTS: AppConfig = {
     restartBaseDelayMs: 2000,
   },
   restoreSessions: true,
-      keepRevokedBody: false,
+  keepRevokedBody: false,
+  webhook: undefined,
 };
 
 function configError(env: Record<string, string>): ConfigError {
@@ -110,6 +111,9 @@ describe('loadConfig', () => {
       WWEBJS_RESTART_DELAY_MS: '250',
       RESTORE_SESSIONS: '0',
       KEEP_REVOKED_BODY: 'true',
+      WEBHOOK_URL: 'https://crm.example.com/hooks/wa',
+      WEBHOOK_SECRET: 'whsec',
+      WEBHOOK_EVENTS: 'message, sync_chats_done,message',
     });
     expect(config).toEqual({
       port: 8080,
@@ -150,7 +154,23 @@ describe('loadConfig', () => {
       },
       restoreSessions: false,
       keepRevokedBody: true,
+      webhook: { url: 'https://crm.example.com/hooks/wa', secret: 'whsec', events: ['message', 'sync_chats_done'] },
     });
+  });
+
+  it('a global webhook without events carries every event; its problems name the variable', () => {
+    expect(loadConfig({ WEBHOOK_URL: 'http://10.0.0.5:8080/in' }).webhook).toEqual({
+      url: 'http://10.0.0.5:8080/in',
+      secret: undefined,
+      events: ['message', 'message_update', 'session_status', 'sync_chats_done', 'sync_chats_failed'],
+    });
+    expect(configError({ WEBHOOK_URL: 'ftp://crm.example.com/' }).message).toContain('WEBHOOK_URL must be an absolute http:// or https:// URL (got "ftp://crm.example.com/")');
+    expect(configError({ WEBHOOK_URL: 'https://u:p@crm.example.com/' }).message).toContain('WEBHOOK_URL must not hold a user name or password');
+    expect(configError({ WEBHOOK_URL: 'https://crm.example.com/', WEBHOOK_EVENTS: 'message,qr' }).message).toContain(
+      'WEBHOOK_EVENTS must be a comma-separated list of message, message_update, session_status, sync_chats_done, sync_chats_failed (got "message,qr")',
+    );
+    expect(configError({ WEBHOOK_URL: 'https://crm.example.com/', WEBHOOK_SECRET: 's'.repeat(257) }).message).toContain('WEBHOOK_SECRET must be at most 256 characters');
+    expect(configError({ WEBHOOK_SECRET: 'whsec' }).message).toContain('WEBHOOK_SECRET is set but WEBHOOK_URL is not');
   });
 
   it('reads booleans as true/1 and false/0', () => {

@@ -2,6 +2,7 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { DEMO_ACCOUNT_NAME } from '../whatsapp/client/simulated/demo-account';
 import { parseAccountSpec } from '../whatsapp/client/simulated/simulated-account';
+import { WEBHOOK_EVENT_NAMES, WEBHOOK_SECRET_MAX_LENGTH, WebhookEventName, unknownWebhookEvents, webhookUrlProblem } from '../webhooks/webhook-rules';
 
 /**
  * The service's whole configuration, read from the environment once at boot. A bad variable stops
@@ -72,6 +73,14 @@ export interface AppConfig {
   restoreSessions: boolean;
   /** Keep the text of a message deleted for everyone (by default it is dropped, the row stays). */
   keepRevokedBody: boolean;
+  /** The webhook of every session (`WEBHOOK_URL`), when set. */
+  webhook: GlobalWebhookConfig | undefined;
+}
+
+export interface GlobalWebhookConfig {
+  url: string;
+  secret: string | undefined;
+  events: WebhookEventName[];
 }
 
 export interface RateLimitConfig {
@@ -141,6 +150,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       restartBaseDelayMs: read.int('WWEBJS_RESTART_DELAY_MS', 2000, 0, 600_000),
     },
     restoreSessions: read.bool('RESTORE_SESSIONS', true),
+    webhook: read.webhook('WEBHOOK_URL', 'WEBHOOK_SECRET', 'WEBHOOK_EVENTS'),
     keepRevokedBody: read.bool('KEEP_REVOKED_BODY', false),
   };
   if (problems.length > 0) throw new ConfigError(problems);
@@ -229,6 +239,26 @@ class EnvReader {
       this.problems.push(`${name} must be an http:// or https:// origin, such as https://wa.example.com or http://192.168.1.20:3000, with no path (got "${raw}")`);
     }
     return origin;
+  }
+
+  /** The global webhook: a URL (http(s), no credentials), an optional secret, optional events (comma-separated; default all). */
+  webhook(urlName: string, secretName: string, eventsName: string): GlobalWebhookConfig | undefined {
+    const url = this.str(urlName);
+    const secret = this.str(secretName);
+    const events = this.str(eventsName);
+    if (url === undefined) {
+      for (const name of [secretName, eventsName]) if (this.str(name) !== undefined) this.problems.push(`${name} is set but ${urlName} is not`);
+      return undefined;
+    }
+    const urlProblem = webhookUrlProblem(url);
+    if (urlProblem) this.problems.push(`${urlName} ${urlProblem} (got "${url}")`);
+    if (secret !== undefined && secret.length > WEBHOOK_SECRET_MAX_LENGTH) this.problems.push(`${secretName} must be at most ${WEBHOOK_SECRET_MAX_LENGTH} characters`);
+    const names = events === undefined ? [...WEBHOOK_EVENT_NAMES] : [...new Set(events.split(',').map((e) => e.trim()).filter((e) => e.length > 0))];
+    const unknown = unknownWebhookEvents(names);
+    if (unknown.length > 0 || names.length === 0) {
+      this.problems.push(`${eventsName} must be a comma-separated list of ${WEBHOOK_EVENT_NAMES.join(', ')} (got "${events}")`);
+    }
+    return { url, secret, events: names as WebhookEventName[] };
   }
 
   /** `*`, or a comma-separated list of http(s) origins, each written as browsers send it. */
