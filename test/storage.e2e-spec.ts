@@ -120,6 +120,8 @@ describe('WhatsappStorageService on PostgreSQL', () => {
       new SyncRunRepository(dataSource.getRepository(SyncRunEntity)),
       new MessageChangeRepository(dataSource.getRepository(MessageEntity), dataSource.getRepository(MessageReactionEntity)),
       { keepRevokedBody: false },
+      // No webhook here: the outbox records nothing.
+      { record: async () => undefined },
     );
   });
 

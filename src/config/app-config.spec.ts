@@ -51,6 +51,7 @@ const DEFAULTS: AppConfig = {
   restoreSessions: true,
   keepRevokedBody: false,
   webhook: undefined,
+  webhookDelivery: { timeoutMs: 10_000, maxAttempts: 10, retryBaseMs: 1000, allowPrivate: true },
 };
 
 function configError(env: Record<string, string>): ConfigError {
@@ -114,6 +115,10 @@ describe('loadConfig', () => {
       WEBHOOK_URL: 'https://crm.example.com/hooks/wa',
       WEBHOOK_SECRET: 'whsec',
       WEBHOOK_EVENTS: 'message, sync_chats_done,message',
+      WEBHOOK_TIMEOUT_MS: '2500',
+      WEBHOOK_MAX_ATTEMPTS: '3',
+      WEBHOOK_RETRY_BASE_MS: '50',
+      WEBHOOK_ALLOW_PRIVATE: 'false',
     });
     expect(config).toEqual({
       port: 8080,
@@ -155,6 +160,7 @@ describe('loadConfig', () => {
       restoreSessions: false,
       keepRevokedBody: true,
       webhook: { url: 'https://crm.example.com/hooks/wa', secret: 'whsec', events: ['message', 'sync_chats_done'] },
+      webhookDelivery: { timeoutMs: 2500, maxAttempts: 3, retryBaseMs: 50, allowPrivate: false },
     });
   });
 

@@ -75,6 +75,17 @@ export interface AppConfig {
   keepRevokedBody: boolean;
   /** The webhook of every session (`WEBHOOK_URL`), when set. */
   webhook: GlobalWebhookConfig | undefined;
+  webhookDelivery: WebhookDeliveryConfig;
+}
+
+/** How deliveries are sent and retried, for every webhook. */
+export interface WebhookDeliveryConfig {
+  timeoutMs: number;
+  maxAttempts: number;
+  /** The first retry's delay; each next one doubles, up to 5 minutes. */
+  retryBaseMs: number;
+  /** Whether URLs that resolve to private, loopback or link-local addresses are posted to. */
+  allowPrivate: boolean;
 }
 
 export interface GlobalWebhookConfig {
@@ -151,6 +162,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     restoreSessions: read.bool('RESTORE_SESSIONS', true),
     webhook: read.webhook('WEBHOOK_URL', 'WEBHOOK_SECRET', 'WEBHOOK_EVENTS'),
+    webhookDelivery: {
+      timeoutMs: read.int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+      maxAttempts: read.int('WEBHOOK_MAX_ATTEMPTS', 10, 1, 100),
+      retryBaseMs: read.int('WEBHOOK_RETRY_BASE_MS', 1000, 10, 600_000),
+      allowPrivate: read.bool('WEBHOOK_ALLOW_PRIVATE', true),
+    },
     keepRevokedBody: read.bool('KEEP_REVOKED_BODY', false),
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,5 +1,6 @@
 import { EventPublisher } from '../whatsapp/event-publisher';
 import { SessionStatus } from '../whatsapp/client/whatsapp.types';
+import type { WhatsappClient } from '../whatsapp/client/whatsapp-client.port';
 import { SessionService } from '../whatsapp/session/session.service';
 import { SyncRun } from '../whatsapp/sync/sync-run';
 import { SyncTracker } from '../whatsapp/sync/sync-tracker';
@@ -25,7 +26,7 @@ describe('MetricsService', () => {
     const { publisher, tracker, metrics } = setUp();
     for (const [id, mode, status] of [['r1', 'incremental', 'interrupted'], ['r2', 'full', 'failed']] as const) {
       const run = new SyncRun('s1', 100, { mode, trigger: 'api' }, publisher);
-      void tracker.start(run, () => new Promise(() => undefined));
+      void tracker.start(run, {} as WhatsappClient, () => new Promise(() => undefined));
       run.recorded({ id, startedAt: new Date(Date.now() - 1500) });
       run.failed(status, 'why');
       run.announceFailure();

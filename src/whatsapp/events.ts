@@ -78,3 +78,20 @@ export type PublishedEvent = { [E in SessionEventName]: { sessionId: string; eve
 
 /** The same map in Socket.IO's form, for the typed server. */
 export type ServerToClientEvents = { [E in SessionEventName]: (payload: SessionEvents[E]) => void };
+
+/** Where a `message` a webhook carries came from: live traffic, or an incremental run catching up. */
+export type MessageSource = 'live' | 'catch-up';
+
+/**
+ * The events a webhook may carry, with what it carries of each: the Socket.IO payload, and for
+ * `message` its `source`.
+ */
+export interface DurableEvents {
+  message: MessagePayload & { source: MessageSource };
+  message_update: MessageUpdatePayload;
+  session_status: SessionStatusPayload;
+  sync_chats_done: SyncChatsDonePayload;
+  sync_chats_failed: SyncChatsFailedPayload;
+}
+
+export type DurableEventName = keyof DurableEvents;

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { KeyedSerial } from '../common/keyed-serial';
 import { JsonValue, jsonEqual } from '../common/json-equal';
@@ -16,6 +16,7 @@ import { MessageCursor } from './storage/message-cursor';
 import { jsonBatches } from './storage/json-batches';
 import { isStorableChatId, lastById, MAX_CHAT_ID_BYTES, pgSafeInt, pgSafeJson, pgSafeText, pgSafeTimestamp } from './storage/pg-safe';
 import { SyncRunRepository } from './sync/sync-run.repository';
+import { EVENT_OUTBOX, EventOutbox } from './event-outbox';
 
 /** Called after each chat is committed; `currentIndex` is the chat's 0-based position in `chats`. */
 export type ChatsProgress = (currentIndex: number, total: number, chat: WaChat) => void | Promise<void>;
@@ -66,6 +67,7 @@ export class WhatsappStorageService {
     private readonly runRows: SyncRunRepository,
     private readonly changeRows: MessageChangeRepository,
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'keepRevokedBody'>,
+    @Inject(EVENT_OUTBOX) private readonly outbox: EventOutbox,
   ) {
     this.keepRevokedBody = config.keepRevokedBody;
   }
@@ -157,33 +159,36 @@ export class WhatsappStorageService {
    */
   async saveLiveMessage(sessionId: string, message: WaMessage): Promise<MessageView | null> {
     if (!isStorableChatId(message.chatId)) throw new Error(unstorableChatIdText(message.chatId));
-    return this.messageWrites.run(sessionId, async () => {
-      await this.dataSource.transaction(async (manager) => {
+    return this.messageWrites.run(sessionId, () =>
+      this.dataSource.transaction(async (manager) => {
         await this.chatRows.insertStub(sessionId, pgSafeText(message.chatId), message.chatId.endsWith('@g.us'), pgSafeTimestamp(message.timestamp), manager);
-        await this.messageRows.upsert(sessionId, pgSafeText(message.chatId), pgSafeJson([toMessageRow(message)]), this.keepRevokedBody, manager);
-      });
-      return this.messageView(sessionId, message.id);
-    });
+        const { inserted } = await this.messageRows.upsert(sessionId, pgSafeText(message.chatId), pgSafeJson([toMessageRow(message)]), this.keepRevokedBody, manager);
+        const view = await this.messageView(sessionId, message.id, manager);
+        // First stored now: the outbox's `message`, committed with the row (a repeat sends none).
+        if (view && inserted > 0) await this.outbox.record(manager, sessionId, 'message', { sessionId, message: view, source: 'live' });
+        return view;
+      }),
+    );
   }
 
   /** The highest ack wins; for a message not stored yet it is kept until the message arrives. */
   updateMessageAck(sessionId: string, messageId: string, chatId: string, ack: number): Promise<ChangeResult> {
-    return this.change(sessionId, messageId, () => this.changeRows.ack(sessionId, pgSafeText(messageId), pgSafeText(chatId), pgSafeInt(ack)));
+    return this.change(sessionId, messageId, (manager) => this.changeRows.ack(sessionId, pgSafeText(messageId), pgSafeText(chatId), pgSafeInt(ack), manager));
   }
 
   /** An edit replaces the text and sets `editedAt`; kept until the message arrives when it is not stored yet. */
   applyEdit(sessionId: string, edit: WaMessageEdit): Promise<ChangeResult> {
     const editedAt = pgSafeTimestamp(edit.editedAt) ?? 0;
-    return this.change(sessionId, edit.messageId, () =>
-      this.changeRows.edit(sessionId, pgSafeText(edit.messageId), pgSafeText(edit.chatId), pgSafeText(edit.body), editedAt, this.keepRevokedBody),
+    return this.change(sessionId, edit.messageId, (manager) =>
+      this.changeRows.edit(sessionId, pgSafeText(edit.messageId), pgSafeText(edit.chatId), pgSafeText(edit.body), editedAt, this.keepRevokedBody, manager),
     );
   }
 
   /** A deletion for everyone: the row stays, marked, without its text unless KEEP_REVOKED_BODY=true. */
   applyRevoke(sessionId: string, revoke: WaMessageRevoke): Promise<ChangeResult> {
     const revokedAt = pgSafeTimestamp(revoke.revokedAt) ?? 0;
-    return this.change(sessionId, revoke.messageId, () =>
-      this.changeRows.revoke(sessionId, pgSafeText(revoke.messageId), pgSafeText(revoke.chatId), revokedAt, this.keepRevokedBody),
+    return this.change(sessionId, revoke.messageId, (manager) =>
+      this.changeRows.revoke(sessionId, pgSafeText(revoke.messageId), pgSafeText(revoke.chatId), revokedAt, this.keepRevokedBody, manager),
     );
   }
 
@@ -193,8 +198,8 @@ export class WhatsappStorageService {
    */
   applyReaction(sessionId: string, reaction: WaReaction): Promise<ChangeResult> {
     const timestamp = pgSafeTimestamp(reaction.timestamp) ?? 0;
-    return this.change(sessionId, reaction.messageId, async () => {
-      const changed = await this.changeRows.react(sessionId, pgSafeText(reaction.messageId), pgSafeText(reaction.senderId), pgSafeText(reaction.emoji), timestamp);
+    return this.change(sessionId, reaction.messageId, async (manager) => {
+      const changed = await this.changeRows.react(sessionId, pgSafeText(reaction.messageId), pgSafeText(reaction.senderId), pgSafeText(reaction.emoji), timestamp, manager);
       return changed ? 'changed' : 'unchanged';
     });
   }
@@ -203,18 +208,22 @@ export class WhatsappStorageService {
    * One live change, in the session's write order, with the message's view read right after it (in
    * that order too, so that each view shows exactly the changes up to this one).
    */
-  private change(sessionId: string, messageId: string, write: () => Promise<ChangeOutcome>): Promise<ChangeResult> {
-    return this.messageWrites.run(sessionId, async () => {
-      const outcome = await write();
-      return { outcome, message: outcome === 'changed' ? await this.messageView(sessionId, messageId) : null };
-    });
+  private change(sessionId: string, messageId: string, write: (manager: EntityManager) => Promise<ChangeOutcome>): Promise<ChangeResult> {
+    return this.messageWrites.run(sessionId, () =>
+      this.dataSource.transaction(async (manager) => {
+        const outcome = await write(manager);
+        const message = outcome === 'changed' ? await this.messageView(sessionId, messageId, manager) : null;
+        if (message) await this.outbox.record(manager, sessionId, 'message_update', { sessionId, message });
+        return { outcome, message };
+      }),
+    );
   }
 
   /** A stored message as clients see it, or `null` when it is not stored. */
-  async messageView(sessionId: string, messageId: string): Promise<MessageView | null> {
-    const row = await this.changeRows.findMessage(sessionId, pgSafeText(messageId));
+  async messageView(sessionId: string, messageId: string, manager?: EntityManager): Promise<MessageView | null> {
+    const row = await this.changeRows.findMessage(sessionId, pgSafeText(messageId), manager);
     if (!row) return null;
-    return messageRowToView(row, reactionsByMessage(await this.changeRows.reactionsOf(sessionId, [row.waId])));
+    return messageRowToView(row, reactionsByMessage(await this.changeRows.reactionsOf(sessionId, [row.waId], manager)));
   }
 
   /** The reactions to these messages, oldest first. */

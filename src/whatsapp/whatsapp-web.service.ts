@@ -8,6 +8,7 @@ import { Deferred } from '../common/deferred';
 import { WhatsappClient } from './client/whatsapp-client.port';
 import { WaChat, WaMessage } from './client/whatsapp.types';
 import { EventPublisher } from './event-publisher';
+import { EVENT_OUTBOX, EventOutbox } from './event-outbox';
 import { ChatView } from './chats/chat.view';
 import { SessionService } from './session/session.service';
 import { NewestStored, StoredChat } from './storage/chat.repository';
@@ -15,7 +16,7 @@ import { MessagesWritten } from './storage/message.repository';
 import { isStorableChatId, lastById, pgSafeText } from './storage/pg-safe';
 import { fetchSinceStored, isUnchanged } from './sync/catch-up';
 import { OrderedPrefetch } from './sync/ordered-prefetch';
-import { WriteWindow } from './sync/write-window';
+import { WriteWindow, writeConcurrency } from './sync/write-window';
 import { ChatSyncResult, SyncResult } from './sync/sync.view';
 import { DEFAULT_LIMIT_PER_CHAT, DEFAULT_SYNC_MODE } from './sync/sync.dto';
 import { SessionNotReadyError, SyncInterruptedError, syncFailureToHttp, WhatsappCallError } from './sync/sync-errors';
@@ -40,8 +41,6 @@ const OUTCOME_RETRY_MAX_DELAY_MS = 5000;
 type ChatOutcome = ({ prepared: PreparedMessages; gap: boolean } | { fetchError: string }) & { fetches: number };
 /** What became of a chat at its turn: its fetch failed, or its messages were stored. */
 type ChatStep = ({ written: MessagesWritten; gap: boolean } | { fetchError: string }) & { fetches: number };
-/** Chats a run writes at once: 8 measured barely faster than 4 on 2 cores; each holds a database connection. */
-const WRITE_CONCURRENCY = 4;
 
 /** A chat a run fetches; `stored`: its newest stored message, when an incremental run found one. */
 interface ChatWork {
@@ -75,6 +74,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     private readonly tracker: SyncTracker,
     private readonly publisher: EventPublisher,
     private readonly query: WhatsappQueryService,
+    @Inject(EVENT_OUTBOX) private readonly outbox: EventOutbox,
   ) {}
 
   /**
@@ -113,8 +113,9 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
    */
   async syncChatsWithProgress(sessionId: string, limitPerChat = DEFAULT_LIMIT_PER_CHAT, options: SyncOptions = {}): Promise<SyncResult> {
     const running = this.tracker.get(sessionId);
-    if (running?.run.kind.chatId !== undefined) {
-      // A one-chat sync is no answer to a sync of every chat: this one starts once it is over.
+    // A one-chat sync is no answer to a sync of every chat, nor a run of a client the session has
+    // replaced since (stopped and started again): this one starts once it is over.
+    if (running && (running.run.kind.chatId !== undefined || running.client !== this.sessions.readyClient(sessionId))) {
       await running.result.catch(() => undefined);
       return this.syncChatsWithProgress(sessionId, limitPerChat, options);
     }
@@ -124,7 +125,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     // From the readiness check to the registration nothing awaits: a session deleted or stopped
     // before this line cannot get a run, and one deleted after it waits for the run to end.
     const run = new SyncRun(sessionId, limitPerChat, { mode: options.mode ?? DEFAULT_SYNC_MODE, trigger: options.trigger ?? 'api' }, this.publisher);
-    return this.tracker.start(run, () => this.execute(run, client, () => this.fetchChats(sessionId, client)));
+    return this.tracker.start(run, client, () => this.execute(run, client, () => this.fetchChats(sessionId, client)));
   }
 
   /** Synchronizes, then returns the stored chats, newest first. */
@@ -151,7 +152,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
       const client = this.sessions.readyClient(sessionId);
       if (this.tracker.get(sessionId) || client !== listing) continue;
       const run = new SyncRun(sessionId, limitPerChat, { mode, trigger: 'api', chatId }, this.publisher);
-      const result = await this.tracker.start(run, () => this.execute(run, client, async () => [chat]));
+      const result = await this.tracker.start(run, client, () => this.execute(run, client, async () => [chat]));
       // The run is `done` with its chat counted failed, as in a run over every chat; the answer of
       // a one-chat sync says that its one chat failed.
       if (run.chatError !== null) throw new BadGatewayException(`Synchronization of chat ${chatId} failed: ${run.chatError}`);
@@ -194,8 +195,9 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     this.logger.log(`sync started (${run.mode}, ${run.kind.trigger}, limitPerChat ${run.limitPerChat})`, { ...log, ...(run.kind.chatId ? { chatId: run.kind.chatId } : {}) });
     try {
       await this.syncChats(run, client, listChats);
-      await this.runs.finish(run.syncId, 'done', run.progress, null);
-      const result = run.done();
+      const summary = run.complete();
+      await this.runs.finish(run.syncId, 'done', run.progress, null, (manager) => this.outbox.record(manager, sessionId, 'sync_chats_done', summary));
+      const result = run.announceDone();
       this.logger.log(
         `sync done: ${result.chatsProcessed} chats (${result.chatsFailed} failed, ${result.chatsSkipped} skipped, ${result.chatsWithGap} with a gap), ` +
           `${result.messagesSynced} messages (${result.messagesInserted} new) in ${result.durationMs} ms`,
@@ -220,7 +222,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
   /**
    * Every chat to fetch, in order: its first event, its fetched messages stored, its second event.
    * Chats ahead of the one being reported are fetched and prepared concurrently, and up to
-   * WRITE_CONCURRENCY of them written at once, never two that share a message id (so that such an
+   * `writeConcurrency(DB_POOL_SIZE)` of them written at once, never two that share a message id (so that such an
    * id is written by each chat in turn, as one chat after another would); the events still report
    * the chats strictly in order, and no write outlives the run.
    */
@@ -235,7 +237,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     run.called(1);
     const { work, chatRows } = storedRead ? await this.chatsToCatchUp(run, chats, storedRead) : await this.allChats(run, chats);
     const steps = work.map(() => new Deferred<ChatStep>());
-    const writes = new WriteWindow(WRITE_CONCURRENCY);
+    const writes = new WriteWindow(writeConcurrency(this.config.dbPoolSize));
     let ended = false;
     void this.fetchAndWrite(run, client, work, chatRows, steps, writes, () => ended);
     try {
@@ -278,7 +280,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     const { sessionId } = run;
     const mayWrite = () => {
       if (ended()) throw new SyncInterruptedError('the run has ended');
-      this.assertStillReady(sessionId);
+      this.assertStillReady(sessionId, client);
     };
     const pipeline = new OrderedPrefetch(work, this.config.syncFetchConcurrency, (item: ChatWork) =>
       this.fetchAndPrepare(sessionId, client, item, run.limitPerChat),
@@ -337,7 +339,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     try {
       return await client.getChats();
     } catch (error) {
-      this.assertStillReady(sessionId);
+      this.assertStillReady(sessionId, client);
       throw new WhatsappCallError(`could not fetch the chat list: ${errorText(error)}`);
     }
   }
@@ -377,7 +379,8 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     const { syncId, sessionId } = run;
     const status = run.status === 'interrupted' ? 'interrupted' : 'failed';
     const progress = { ...run.progress };
-    return retryInBackground(() => this.runs.finish(syncId, status, progress, run.error), {
+    const failure = run.failurePayload();
+    return retryInBackground(() => this.runs.finish(syncId, status, progress, run.error, (manager) => this.outbox.record(manager, sessionId, 'sync_chats_failed', failure)), {
       retries: OUTCOME_RETRIES,
       maxDelayMs: OUTCOME_RETRY_MAX_DELAY_MS,
       stopped: () => this.shuttingDown,
@@ -386,11 +389,14 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     });
   }
 
-  private assertStillReady(sessionId: string): void {
+  /** The run's session is still ready with the run's client: not deleted, stopped, nor started again since. */
+  private assertStillReady(sessionId: string, client: WhatsappClient): void {
     if (this.shuttingDown) throw new SyncInterruptedError('the service is shutting down');
     const status = this.sessions.statusOf(sessionId);
     if (status !== 'ready') throw new SessionNotReadyError(`session ${sessionId} is no longer ready (status: ${status ?? 'deleted'})`);
+    if (this.sessions.readyClient(sessionId) !== client) throw new SessionNotReadyError(`session ${sessionId} was stopped and started again during the run`);
   }
+
 
   private logProgress(run: SyncRun): void {
     const { currentChat, nChats, messagesSynced, chatsFailed } = run.progress;

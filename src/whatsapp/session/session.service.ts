@@ -5,6 +5,8 @@ import { WhatsappClient, WhatsappClientFactory, WhatsappClientListener } from '.
 import { SESSION_STATUSES, SessionStatus, WaMessage } from '../client/whatsapp.types';
 import { ChangeResult, WhatsappStorageService } from '../whatsapp-storage.service';
 import { EventPublisher } from '../event-publisher';
+import { EVENT_OUTBOX, EventOutbox } from '../event-outbox';
+import { SessionStatusPayload } from '../events';
 import { SyncTracker } from '../sync/sync-tracker';
 import { LiveSession, SessionRegistry } from './session-registry';
 import { SessionView, toSessionView } from './session.view';
@@ -37,6 +39,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     private readonly storage: WhatsappStorageService,
     private readonly publisher: EventPublisher,
     private readonly syncs: SyncTracker,
+    @Inject(EVENT_OUTBOX) private readonly outbox: EventOutbox,
   ) {}
 
   /**
@@ -146,7 +149,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     } else {
       // No client here (never started in this process, or not restored): the row says so, and a
       // later start with RESTORE_SESSIONS=true does not bring it back.
-      await this.sessions.save(sessionId, 'stopped');
+      await this.sessions.save(sessionId, 'stopped', null, undefined, (manager) => this.outbox.record(manager, sessionId, 'session_status', { sessionId, status: 'stopped' }));
     }
     await this.writes.get(sessionId);
     this.logger.log('stopped', { sessionId });
@@ -172,7 +175,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       await client.logout().catch((error: unknown) => this.logger.warn(`logout: ${errorText(error)}`, { sessionId }));
       await this.writes.get(sessionId);
       await Promise.allSettled([...(this.liveWrites.get(sessionId) ?? [])]);
-      await this.sessions.delete(sessionId);
+      await this.sessions.delete(sessionId, (manager) => this.outbox.record(manager, sessionId, 'session_status', { sessionId, status: 'stopped' }));
       if (purge) await this.storage.purgeSession(sessionId);
       this.syncs.forget(sessionId);
       // A dashboard in the room stops showing the session as it was; a join from now on is refused.
@@ -215,7 +218,8 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     this.publisher.publish(sessionId, 'session_status', { sessionId, status, ...(entry.error ? { error: entry.error } : {}) });
     const me = status === 'ready' ? entry.client.getMe() : undefined;
     if (me !== undefined) entry.me = me;
-    this.enqueueWrite(sessionId, () => this.sessions.save(sessionId, status, entry.error ?? null, me));
+    const payload: SessionStatusPayload = { sessionId, status, ...(entry.error ? { error: entry.error } : {}) };
+    this.enqueueWrite(sessionId, () => this.sessions.save(sessionId, status, entry.error ?? null, me, (manager) => this.outbox.record(manager, sessionId, 'session_status', payload)));
   }
 
   private publishQr(sessionId: string, entry: LiveSession, qr: string): void {

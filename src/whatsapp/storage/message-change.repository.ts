@@ -94,38 +94,38 @@ export class MessageChangeRepository {
     @InjectRepository(MessageReactionEntity) private readonly reactions: Repository<MessageReactionEntity>,
   ) {}
 
-  edit(sessionId: string, messageId: string, chatId: string, body: string, editedAt: number, keepRevokedBody: boolean): Promise<ChangeOutcome> {
-    return this.change(EDIT_SQL, [sessionId, messageId, chatId, body, editedAt, keepRevokedBody]);
+  edit(sessionId: string, messageId: string, chatId: string, body: string, editedAt: number, keepRevokedBody: boolean, manager = this.messages.manager): Promise<ChangeOutcome> {
+    return this.change(manager, EDIT_SQL, [sessionId, messageId, chatId, body, editedAt, keepRevokedBody]);
   }
 
-  revoke(sessionId: string, messageId: string, chatId: string, revokedAt: number, keepRevokedBody: boolean): Promise<ChangeOutcome> {
-    return this.change(REVOKE_SQL, [sessionId, messageId, chatId, revokedAt, keepRevokedBody]);
+  revoke(sessionId: string, messageId: string, chatId: string, revokedAt: number, keepRevokedBody: boolean, manager = this.messages.manager): Promise<ChangeOutcome> {
+    return this.change(manager, REVOKE_SQL, [sessionId, messageId, chatId, revokedAt, keepRevokedBody]);
   }
 
-  ack(sessionId: string, messageId: string, chatId: string, ack: number): Promise<ChangeOutcome> {
-    return this.change(ACK_SQL, [sessionId, messageId, chatId, ack]);
+  ack(sessionId: string, messageId: string, chatId: string, ack: number, manager = this.messages.manager): Promise<ChangeOutcome> {
+    return this.change(manager, ACK_SQL, [sessionId, messageId, chatId, ack]);
   }
 
   /** Sets (`emoji` not empty) or removes (`""`) a sender's reaction; answers whether a row changed. */
-  async react(sessionId: string, messageId: string, senderId: string, emoji: string, timestamp: number): Promise<boolean> {
+  async react(sessionId: string, messageId: string, senderId: string, emoji: string, timestamp: number, manager = this.messages.manager): Promise<boolean> {
     const sql = emoji === '' ? REMOVE_REACTION_SQL : SET_REACTION_SQL;
     const params = emoji === '' ? [sessionId, messageId, senderId, timestamp] : [sessionId, messageId, senderId, emoji, timestamp];
-    const rows = (await this.messages.manager.query(sql, params)) as unknown[];
+    const rows = (await manager.query(sql, params)) as unknown[];
     return rows.length > 0;
   }
 
   /** The reactions to these messages, oldest first. */
-  reactionsOf(sessionId: string, messageIds: readonly string[]): Promise<MessageReactionEntity[]> {
+  reactionsOf(sessionId: string, messageIds: readonly string[], manager = this.reactions.manager): Promise<MessageReactionEntity[]> {
     if (messageIds.length === 0) return Promise.resolve([]);
-    return this.reactions.find({
+    return manager.find(MessageReactionEntity, {
       where: { sessionId, messageId: messageIds.length === 1 ? messageIds[0] : In([...messageIds]) },
       order: { timestamp: 'ASC', senderId: 'ASC' },
     });
   }
 
   /** The stored message with this WhatsApp id, if any. */
-  findMessage(sessionId: string, messageId: string): Promise<MessageEntity | null> {
-    return this.messages.findOne({ where: { sessionId, waId: messageId } });
+  findMessage(sessionId: string, messageId: string, manager = this.messages.manager): Promise<MessageEntity | null> {
+    return manager.findOne(MessageEntity, { where: { sessionId, waId: messageId } });
   }
 
   async deleteSession(sessionId: string, manager: EntityManager = this.messages.manager): Promise<void> {
@@ -133,8 +133,8 @@ export class MessageChangeRepository {
     await manager.delete(PendingMessageChangeEntity, { sessionId });
   }
 
-  private async change(sql: string, params: unknown[]): Promise<ChangeOutcome> {
-    const [{ stored, changed }] = (await this.messages.manager.query(sql, params)) as [{ stored: boolean; changed: boolean }];
+  private async change(manager: EntityManager, sql: string, params: unknown[]): Promise<ChangeOutcome> {
+    const [{ stored, changed }] = (await manager.query(sql, params)) as [{ stored: boolean; changed: boolean }];
     return changed ? 'changed' : stored ? 'unchanged' : 'pending';
   }
 }

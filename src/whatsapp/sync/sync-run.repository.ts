@@ -37,8 +37,17 @@ export class SyncRunRepository {
     await this.rows.update({ id, status: 'running' }, progress);
   }
 
-  async finish(id: string, status: EndedStatus, progress: SyncRunProgress, error: string | null): Promise<void> {
-    await this.rows.update({ id }, { ...progress, status, error, finishedAt: new Date() });
+  /** Records the run's outcome; `alongside` writes in the same transaction (the outbox's row of the outcome). */
+  async finish(id: string, status: EndedStatus, progress: SyncRunProgress, error: string | null, alongside?: (manager: EntityManager) => Promise<void>): Promise<void> {
+    const write = (manager: EntityManager) => manager.update(SyncRunEntity, { id }, { ...progress, status, error, finishedAt: new Date() });
+    if (!alongside) {
+      await write(this.rows.manager);
+      return;
+    }
+    await this.rows.manager.transaction(async (manager) => {
+      await write(manager);
+      await alongside(manager);
+    });
   }
 
   latest(sessionId: string): Promise<SyncRunEntity | null> {

@@ -1,7 +1,7 @@
 import { SyncMode, SyncRunEntity, SyncRunStatus, SyncTrigger } from '../../database/entities/sync-run.entity';
 import { MessagesWritten } from '../storage/message.repository';
 import { EventPublisher } from '../event-publisher';
-import { SyncChatsDonePayload, SyncChatsPayload } from '../events';
+import { SyncChatsDonePayload, SyncChatsFailedPayload, SyncChatsPayload } from '../events';
 import { SyncResult, SyncRunProgress, SyncRunView } from './sync.view';
 
 export type { SyncRunProgress } from './sync.view';
@@ -34,6 +34,8 @@ export class SyncRun {
   chatError: string | null = null;
   /** The last `sync_chats`, for a socket that joins mid-run. */
   latest: SyncChatsPayload | undefined;
+  /** Its `sync_chats_done`, once `complete()`. */
+  private summary: SyncChatsDonePayload | undefined;
 
   constructor(
     readonly sessionId: string,
@@ -85,10 +87,14 @@ export class SyncRun {
     this.report({ nChats: this.progress.nChats, currentChat: this.progress.currentChat, chatId, messagesSynced: 0, error });
   }
 
-  /** Ends the run `done` and sends its `sync_chats_done`; returns the HTTP answer. */
-  done(): SyncResult {
+  /**
+   * Ends the run `done` and answers its `sync_chats_done`, which `announceDone()` then sends (the
+   * outbox records it first, with the run's row).
+   */
+  complete(): SyncChatsDonePayload {
     this.end('done', null);
-    const summary: Omit<SyncChatsDonePayload, 'sessionId'> = {
+    this.summary = {
+      sessionId: this.sessionId,
       syncId: this.syncId,
       mode: this.mode,
       chatsProcessed: this.progress.nChats,
@@ -99,7 +105,14 @@ export class SyncRun {
       messagesInserted: this.progress.messagesInserted,
       durationMs: this.durationMs(),
     };
-    this.publisher.publish(this.sessionId, 'sync_chats_done', { sessionId: this.sessionId, ...summary });
+    return this.summary;
+  }
+
+  /** Sends the `sync_chats_done` of `complete()`; returns the HTTP answer. */
+  announceDone(): SyncResult {
+    if (!this.summary) throw new Error('announceDone() before complete()');
+    this.publisher.publish(this.sessionId, 'sync_chats_done', this.summary);
+    const { sessionId: _sessionId, ...summary } = this.summary;
     return { success: true, message: 'Synchronization completed successfully', ...summary };
   }
 
@@ -113,8 +126,13 @@ export class SyncRun {
     this.end(status, error);
   }
 
+  /** The `sync_chats_failed` of a run that ended `failed` or `interrupted`. */
+  failurePayload(): SyncChatsFailedPayload {
+    return { sessionId: this.sessionId, syncId: this.syncId, error: this.error ?? '' };
+  }
+
   announceFailure(): void {
-    this.publisher.publish(this.sessionId, 'sync_chats_failed', { sessionId: this.sessionId, syncId: this.syncId, error: this.error ?? '' });
+    this.publisher.publish(this.sessionId, 'sync_chats_failed', this.failurePayload());
   }
 
   durationMs(): number {

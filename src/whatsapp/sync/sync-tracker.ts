@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import type { WhatsappClient } from '../client/whatsapp-client.port';
 import { SyncResult } from './sync.view';
 import { SyncRun } from './sync-run';
 
 interface Running {
   run: SyncRun;
+  /** The client the run reads: a session started again since has another one. */
+  client: WhatsappClient;
   result: Promise<SyncResult>;
 }
 
@@ -33,8 +36,8 @@ export class SyncTracker {
   }
 
   /** Registers and starts `work` synchronously, so two triggers in one tick cannot both start. */
-  start(run: SyncRun, work: (run: SyncRun) => Promise<SyncResult>): Promise<SyncResult> {
-    const entry: Running = { run, result: Promise.resolve(undefined as never) };
+  start(run: SyncRun, client: WhatsappClient, work: (run: SyncRun) => Promise<SyncResult>): Promise<SyncResult> {
+    const entry: Running = { run, client, result: Promise.resolve(undefined as never) };
     this.running.set(run.sessionId, entry);
     this.latestRuns.set(run.sessionId, run);
     entry.result = work(run).finally(() => {

@@ -1,4 +1,4 @@
-import { WriteWindow } from './write-window';
+import { WriteWindow, writeConcurrency } from './write-window';
 
 interface Gate {
   promise: Promise<void>;
@@ -91,5 +91,9 @@ describe('WriteWindow', () => {
 
   it('refuses a limit below 1', () => {
     expect(() => new WriteWindow(0)).toThrow('a write window holds at least 1 write, not 0');
+  });
+
+  it('writes as many chats at once as the pool leaves connections for, from 1 to 4', () => {
+    expect([1, 2, 3, 4, 5, 10, 200].map(writeConcurrency)).toEqual([1, 1, 2, 3, 4, 4, 4]);
   });
 });

@@ -1,0 +1,162 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+
+/** A delivery row as the worker and the listing read it. */
+export interface DeliveryRow {
+  id: string;
+  seq: string;
+  session_id: string;
+  url: string;
+  secret: string | null;
+  event: string;
+  payload: Record<string, unknown>;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: Date;
+  last_attempt_at: Date | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: Date | null;
+  created_at: Date;
+}
+
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** The global webhook as the outbox's insert needs it. */
+export interface GlobalTarget {
+  url: string;
+  secret: string | null;
+  events: string[];
+}
+
+/**
+ * One row per target of the event: the session's own setting when it has one, else the global
+ * webhook; only when the target carries the event.
+ */
+const ENQUEUE_SQL = `
+  INSERT INTO webhook_deliveries (session_id, url, secret, event, payload)
+  SELECT $1::text, t.url, t.secret, $2::text, $3::jsonb
+  FROM (
+    SELECT s.url, s.secret, s.events FROM webhook_settings s WHERE s.session_id = $1::text
+    UNION ALL
+    SELECT $4::text, $5::text, $6::text[]
+    WHERE $4::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM webhook_settings s WHERE s.session_id = $1::text)
+  ) t
+  WHERE $2::text = ANY (t.events)`;
+
+/**
+ * The oldest pending delivery of each (session, URL), when it is due and no worker holds it: at most
+ * `$1` of them, oldest first, locked so that no other worker (of this or another instance) takes the
+ * same, and leased for `$2` ms. A queue whose head is held or not yet due sends nothing meanwhile,
+ * which keeps each queue in the order its events happened.
+ */
+const CLAIM_SQL = `
+  WITH heads AS (
+    SELECT DISTINCT ON (session_id, url) id FROM webhook_deliveries
+    WHERE status = 'pending' ORDER BY session_id, url, seq
+  ), claimed AS (
+    SELECT d.id FROM webhook_deliveries d JOIN heads h ON h.id = d.id
+    WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.lease_until IS NULL OR d.lease_until < now())
+    ORDER BY d.seq LIMIT $1
+    FOR UPDATE OF d SKIP LOCKED
+  )
+  UPDATE webhook_deliveries d
+  SET lease_until = now() + $2::int * interval '1 millisecond', attempts = d.attempts + 1, last_attempt_at = now()
+  FROM claimed WHERE d.id = claimed.id
+  RETURNING d.*`;
+
+/**
+ * An attempt's outcome, recorded with the attempt, by the worker that holds the lease (`attempts`
+ * as it claimed it): delivered, or pending again after `$7` ms, or failed once `$6` attempts ran out.
+ */
+const FINISH_SQL = `
+  WITH attempt AS (
+    INSERT INTO webhook_attempts (delivery_id, status_code, error, duration_ms) VALUES ($1, $2, $3, $4)
+  )
+  UPDATE webhook_deliveries SET
+    status = CASE WHEN $5::boolean THEN 'delivered' WHEN attempts >= $6::int THEN 'failed' ELSE 'pending' END,
+    delivered_at = CASE WHEN $5::boolean THEN now() END,
+    next_attempt_at = CASE WHEN $5::boolean THEN next_attempt_at ELSE now() + $7::int * interval '1 millisecond' END,
+    lease_until = NULL, last_status_code = $2, last_error = $3
+  WHERE id = $1 AND attempts = $8 AND status = 'pending'
+  RETURNING status`;
+
+const LIST_SQL = `
+  SELECT * FROM webhook_deliveries
+  WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR session_id = $2) AND ($3::bigint IS NULL OR seq < $3)
+  ORDER BY seq DESC LIMIT $4`;
+
+/** Webhook deliveries and their attempts. */
+@Injectable()
+export class WebhookDeliveryRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Writes the event for each of its targets, in `manager`'s transaction; answers how many rows. */
+  async enqueue(manager: EntityManager, sessionId: string, event: string, payloadJson: string, global: GlobalTarget | null): Promise<number> {
+    const rows = (await manager.query(`${ENQUEUE_SQL} RETURNING 1`, [sessionId, event, payloadJson, global?.url ?? null, global?.secret ?? null, global?.events ?? null])) as unknown[];
+    return rows.length;
+  }
+
+  /** When the first pending delivery that cannot be taken now may be taken (due, lease run out); `null`: none pending. */
+  async nextChance(): Promise<Date | null> {
+    const [row] = (await this.dataSource.query(
+      `SELECT min(GREATEST(next_attempt_at, COALESCE(lease_until, next_attempt_at))) AS at FROM webhook_deliveries WHERE status = 'pending'`,
+    )) as [{ at: Date | null }];
+    return row.at;
+  }
+
+  async claim(limit: number, leaseMs: number): Promise<DeliveryRow[]> {
+    const [rows] = (await this.dataSource.query(CLAIM_SQL, [limit, leaseMs])) as [DeliveryRow[], number];
+    return rows;
+  }
+
+  /** The status the delivery has after this attempt, or `null` when this worker no longer held it. */
+  async finish(
+    delivery: Pick<DeliveryRow, 'id' | 'attempts'>,
+    outcome: { delivered: boolean; statusCode: number | null; error: string | null; durationMs: number },
+    maxAttempts: number,
+    retryInMs: number,
+  ): Promise<DeliveryStatus | null> {
+    const [rows] = (await this.dataSource.query(FINISH_SQL, [
+      delivery.id,
+      outcome.statusCode,
+      outcome.error,
+      outcome.durationMs,
+      outcome.delivered,
+      maxAttempts,
+      retryInMs,
+      delivery.attempts,
+    ])) as [Array<{ status: DeliveryStatus }>, number];
+    return rows[0]?.status ?? null;
+  }
+
+  /** Newest first, strictly before `beforeSeq`. */
+  list(status: DeliveryStatus | null, sessionId: string | null, beforeSeq: string | null, limit: number): Promise<DeliveryRow[]> {
+    return this.dataSource.query(LIST_SQL, [status, sessionId, beforeSeq, limit]);
+  }
+
+  find(id: string): Promise<DeliveryRow | null> {
+    return this.dataSource.query('SELECT * FROM webhook_deliveries WHERE id = $1', [id]).then((rows: DeliveryRow[]) => rows[0] ?? null);
+  }
+
+  /** A failed delivery made pending again, due now, with its attempts counted afresh; `null` when it was not failed. */
+  async retry(id: string): Promise<DeliveryRow | null> {
+    const [rows] = (await this.dataSource.query(
+      `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(), lease_until = NULL
+       WHERE id = $1 AND status = 'failed' RETURNING *`,
+      [id],
+    )) as [DeliveryRow[], number];
+    return rows[0] ?? null;
+  }
+
+  /** Pending deliveries, and the age in seconds of the oldest (0 when none). */
+  async backlog(): Promise<{ pending: number; oldestSeconds: number }> {
+    const [row] = (await this.dataSource.query(
+      `SELECT count(*)::int AS pending, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest
+       FROM webhook_deliveries WHERE status = 'pending'`,
+    )) as [{ pending: number; oldest: number }];
+    return { pending: row.pending, oldestSeconds: row.oldest };
+  }
+}

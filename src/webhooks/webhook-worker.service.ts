@@ -1,0 +1,167 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Counter, Gauge } from 'prom-client';
+import { APP_CONFIG, AppConfig, WebhookDeliveryConfig } from '../config/app-config';
+import { errorText } from '../common/error-text';
+import { MetricsService } from '../metrics/metrics.service';
+import { EventPublisher } from '../whatsapp/event-publisher';
+import { WEBHOOK_EVENT_NAMES } from './webhook-rules';
+import { WebhookOutbox } from './webhook-outbox';
+import { DeliveryRow, WebhookDeliveryRepository } from './webhook-delivery.repository';
+import { SendOutcome, sendWebhook, webhookSignature } from './webhook-sender';
+
+/** Deliveries in flight at once, each to a different (session, URL). */
+const CONCURRENCY = 16;
+/**
+ * The longest the worker sleeps with nothing known to do: a delivery another instance wrote and
+ * could not send (it died) is taken at the latest then.
+ */
+const IDLE_POLL_MS = 60_000;
+/** The longest back-off between two attempts. */
+const MAX_RETRY_DELAY_MS = 5 * 60_000;
+/** A lease outlives the attempt's timeout by this much before another worker may take the row. */
+const LEASE_MARGIN_MS = 5000;
+
+/** The delay before attempt `attempts + 1`: the base, doubled per attempt made, capped. */
+export function retryDelayMs(config: Pick<WebhookDeliveryConfig, 'retryBaseMs'>, attempts: number): number {
+  return Math.min(config.retryBaseMs * 2 ** Math.max(0, attempts - 1), MAX_RETRY_DELAY_MS);
+}
+
+/**
+ * Sends what the outbox holds: takes due deliveries (see WebhookDeliveryRepository.claim), POSTs
+ * them signed, records each attempt. Woken by every event a webhook may carry (a subscriber of the
+ * publisher, when the outbox wrote a row), by a delivery ending, and at the time the first pending
+ * one becomes due; without anything to do it looks once a minute.
+ */
+@Injectable()
+export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(WebhookWorker.name);
+  private readonly config: WebhookDeliveryConfig;
+  private readonly inFlight = new Set<Promise<void>>();
+  private unsubscribe: (() => void) | undefined;
+  private resume: (() => void) | undefined;
+  private wanted = false;
+  private stopped = false;
+  private loop: Promise<void> = Promise.resolve();
+  private readonly outcomes: Counter<'outcome'>;
+
+  constructor(
+    private readonly deliveries: WebhookDeliveryRepository,
+    private readonly publisher: EventPublisher,
+    private readonly outbox: WebhookOutbox,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'webhookDelivery'>,
+    metrics: MetricsService,
+  ) {
+    this.config = config.webhookDelivery;
+    this.outcomes = new Counter({
+      name: 'wa_webhook_deliveries_total',
+      help: 'Webhook delivery attempts, by outcome: delivered, retrying (failed, tried again later), failed (attempts used up).',
+      labelNames: ['outcome'] as const,
+      registers: [metrics.registry],
+    });
+    const repository = this.deliveries;
+    const oldest = new Gauge({ name: 'wa_webhook_outbox_oldest_pending_seconds', help: 'Age of the oldest pending webhook delivery (0: none).', registers: [metrics.registry] });
+    new Gauge({
+      name: 'wa_webhook_outbox_pending',
+      help: 'Webhook deliveries not yet delivered nor failed.',
+      registers: [metrics.registry],
+      // One indexed count a scrape; when the database does not answer, the last values stay.
+      async collect() {
+        const backlog = await repository.backlog().catch(() => undefined);
+        if (!backlog) return;
+        this.set(backlog.pending);
+        oldest.set(backlog.oldestSeconds);
+      },
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    const carried = new Set<string>(WEBHOOK_EVENT_NAMES);
+    // An event is published once its change, and its outbox rows, are committed.
+    this.unsubscribe = this.publisher.subscribe((event) => {
+      if (carried.has(event.event) && this.outbox.written) this.wake();
+    });
+    this.loop = this.run();
+  }
+
+  /** Stops taking deliveries and waits for those in flight (at most their timeout). */
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    this.wake();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Look for due deliveries now (a retry was asked for, an event was published). */
+  wake(): void {
+    this.wanted = true;
+    this.resume?.();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      this.wanted = false;
+      this.outbox.written = false;
+      const free = CONCURRENCY - this.inFlight.size;
+      let claimed: DeliveryRow[] = [];
+      let sleepMs = IDLE_POLL_MS;
+      if (free > 0) {
+        try {
+          claimed = await this.deliveries.claim(free, this.config.timeoutMs + LEASE_MARGIN_MS);
+          // Nothing more to take now: sleep until the first pending one may be taken.
+          if (claimed.length < free) {
+            const next = await this.deliveries.nextChance();
+            if (next) sleepMs = Math.min(IDLE_POLL_MS, Math.max(0, next.getTime() - Date.now()) + 10);
+          }
+        } catch (error) {
+          this.logger.warn(`webhook deliveries not read: ${errorText(error)}`);
+          sleepMs = Math.min(IDLE_POLL_MS, this.config.retryBaseMs);
+        }
+      }
+      for (const delivery of claimed) this.track(this.deliver(delivery));
+      // A full batch: there may be more at once. Otherwise wait for a delivery to end, an event,
+      // or the first pending delivery's time.
+      if ((claimed.length === free && free > 0) || this.wanted || this.stopped) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, sleepMs);
+        this.resume = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.resume = undefined;
+    }
+  }
+
+  private track(delivery: Promise<void>): void {
+    this.inFlight.add(delivery);
+    void delivery.finally(() => {
+      this.inFlight.delete(delivery);
+      // Its queue's next delivery may go now.
+      this.wake();
+    });
+  }
+
+  private async deliver(delivery: DeliveryRow): Promise<void> {
+    const body = JSON.stringify({ id: delivery.id, event: delivery.event, sessionId: delivery.session_id, createdAt: delivery.created_at.toISOString(), payload: delivery.payload });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const headers: Record<string, string> = { 'x-webhook-id': delivery.id, 'x-webhook-timestamp': timestamp };
+    if (delivery.secret) headers['x-webhook-signature'] = webhookSignature(delivery.secret, timestamp, body);
+    const sent: SendOutcome = await sendWebhook(delivery.url, body, headers, this.config);
+    const log = { sessionId: delivery.session_id };
+    try {
+      const status = await this.deliveries.finish(delivery, sent, this.config.maxAttempts, retryDelayMs(this.config, delivery.attempts));
+      if (status === 'delivered') this.outcomes.inc({ outcome: 'delivered' });
+      else if (status === 'pending') {
+        this.outcomes.inc({ outcome: 'retrying' });
+        this.logger.warn(`webhook ${delivery.event} ${delivery.id}: attempt ${delivery.attempts} failed (${sent.error}), retrying`, log);
+      } else if (status === 'failed') {
+        this.outcomes.inc({ outcome: 'failed' });
+        this.logger.error(`webhook ${delivery.event} ${delivery.id}: failed after ${delivery.attempts} attempts (${sent.error})`, log);
+      }
+    } catch (error) {
+      // The outcome is not recorded: the lease runs out and the delivery is attempted again.
+      this.logger.warn(`webhook ${delivery.id}: attempt not recorded (${errorText(error)})`, log);
+    }
+  }
+}

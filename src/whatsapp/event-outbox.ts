@@ -1,0 +1,14 @@
+import type { EntityManager } from 'typeorm';
+import { DurableEventName, DurableEvents } from './events';
+
+/** The injection token of the outbox (the webhooks module provides it). */
+export const EVENT_OUTBOX = Symbol('EVENT_OUTBOX');
+
+/**
+ * Where events that must not be lost are written: inside the transaction (`manager`) of the change
+ * they report, so that both commit or neither does. Who receives them, and how, is the outbox's
+ * business (webhooks); a service only says what happened.
+ */
+export interface EventOutbox {
+  record<E extends DurableEventName>(manager: EntityManager, sessionId: string, event: E, payload: DurableEvents[E]): Promise<void>;
+}
