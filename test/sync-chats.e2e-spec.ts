@@ -261,6 +261,8 @@ describe('POST /whatsapp-web/session/:id/sync-chats', () => {
   it('writes 1,000 messages in a bounded number of SQL statements: one per chat, whatever its size', async () => {
     t.whatsapp.account = accountFromSpec({ scanAfterMs: 0, fetchLatencyMs: 0, chats: Array.from({ length: 10 }, (_, i) => chat(`bulk${i}@c.us`, 100)) });
     await t.readySession('bulk');
+    // The session's `ready` is stored (with its outbox row) in a transaction of its own: not counted.
+    await waitFor(async () => (await t.db.query<{ status: string }>(`SELECT status FROM sessions WHERE session_id = 'bulk'`))[0]?.status === 'ready', 'ready stored');
     t.sql.startRecording();
 
     const answer = await t.request('POST', '/whatsapp-web/session/bulk/sync-chats');
