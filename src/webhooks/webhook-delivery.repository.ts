@@ -35,16 +35,25 @@ export interface GlobalTarget {
  * One row per target of the event: the session's own setting when it has one, else the global
  * webhook; only when the target carries the event.
  */
+const TARGETS_SQL = `
+  SELECT s.url, s.secret, s.events FROM webhook_settings s WHERE s.session_id = $1::text
+  UNION ALL
+  SELECT $4::text, $5::text, $6::text[]
+  WHERE $4::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM webhook_settings s WHERE s.session_id = $1::text)`;
+
 const ENQUEUE_SQL = `
   INSERT INTO webhook_deliveries (session_id, url, secret, event, payload)
   SELECT $1::text, t.url, t.secret, $2::text, $3::jsonb
-  FROM (
-    SELECT s.url, s.secret, s.events FROM webhook_settings s WHERE s.session_id = $1::text
-    UNION ALL
-    SELECT $4::text, $5::text, $6::text[]
-    WHERE $4::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM webhook_settings s WHERE s.session_id = $1::text)
-  ) t
+  FROM (${TARGETS_SQL}) t
   WHERE $2::text = ANY (t.events)`;
+
+/** ENQUEUE_SQL for each payload of the JSON array `$3`, in its order (the sequence numbers follow it). */
+const ENQUEUE_ALL_SQL = `
+  INSERT INTO webhook_deliveries (session_id, url, secret, event, payload)
+  SELECT $1::text, t.url, t.secret, $2::text, p.payload
+  FROM (${TARGETS_SQL}) t CROSS JOIN jsonb_array_elements($3::jsonb) WITH ORDINALITY AS p(payload, n)
+  WHERE $2::text = ANY (t.events)
+  ORDER BY t.url, p.n`;
 
 /**
  * The oldest pending delivery of each (session, URL), when it is due and no worker holds it: at most
@@ -96,6 +105,12 @@ export class WebhookDeliveryRepository {
   /** Writes the event for each of its targets, in `manager`'s transaction; answers how many rows. */
   async enqueue(manager: EntityManager, sessionId: string, event: string, payloadJson: string, global: GlobalTarget | null): Promise<number> {
     const rows = (await manager.query(`${ENQUEUE_SQL} RETURNING 1`, [sessionId, event, payloadJson, global?.url ?? null, global?.secret ?? null, global?.events ?? null])) as unknown[];
+    return rows.length;
+  }
+
+  /** `enqueue` of each payload of the JSON array `payloadsJson`, in its order. */
+  async enqueueAll(manager: EntityManager, sessionId: string, event: string, payloadsJson: string, global: GlobalTarget | null): Promise<number> {
+    const rows = (await manager.query(`${ENQUEUE_ALL_SQL} RETURNING 1`, [sessionId, event, payloadsJson, global?.url ?? null, global?.secret ?? null, global?.events ?? null])) as unknown[];
     return rows.length;
   }
 

@@ -27,4 +27,9 @@ export class WebhookOutbox implements EventOutbox {
   async record<E extends DurableEventName>(manager: EntityManager, sessionId: string, event: E, payload: DurableEvents[E]): Promise<void> {
     if ((await this.deliveries.enqueue(manager, sessionId, event, pgSafeJson(payload), this.global)) > 0) this.written = true;
   }
+
+  async recordAll<E extends DurableEventName>(manager: EntityManager, sessionId: string, event: E, payloads: readonly DurableEvents[E][]): Promise<void> {
+    if (payloads.length === 0) return;
+    if ((await this.deliveries.enqueueAll(manager, sessionId, event, pgSafeJson(payloads), this.global)) > 0) this.written = true;
+  }
 }

@@ -4,7 +4,6 @@ import { APP_CONFIG, AppConfig, WebhookDeliveryConfig } from '../config/app-conf
 import { errorText } from '../common/error-text';
 import { MetricsService } from '../metrics/metrics.service';
 import { EventPublisher } from '../whatsapp/event-publisher';
-import { WEBHOOK_EVENT_NAMES } from './webhook-rules';
 import { WebhookOutbox } from './webhook-outbox';
 import { DeliveryRow, WebhookDeliveryRepository } from './webhook-delivery.repository';
 import { SendOutcome, sendWebhook, webhookSignature } from './webhook-sender';
@@ -28,8 +27,8 @@ export function retryDelayMs(config: Pick<WebhookDeliveryConfig, 'retryBaseMs'>,
 
 /**
  * Sends what the outbox holds: takes due deliveries (see WebhookDeliveryRepository.claim), POSTs
- * them signed, records each attempt. Woken by every event a webhook may carry (a subscriber of the
- * publisher, when the outbox wrote a row), by a delivery ending, and at the time the first pending
+ * them signed, records each attempt. Woken by every event published once the outbox wrote a row (a subscriber of the
+ * publisher), by a delivery ending, and at the time the first pending
  * one becomes due; without anything to do it looks once a minute.
  */
 @Injectable()
@@ -75,10 +74,10 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   onApplicationBootstrap(): void {
-    const carried = new Set<string>(WEBHOOK_EVENT_NAMES);
-    // An event is published once its change, and its outbox rows, are committed.
-    this.unsubscribe = this.publisher.subscribe((event) => {
-      if (carried.has(event.event) && this.outbox.written) this.wake();
+    // An event is published once its change, and its outbox rows, are committed (a run's `sync_chats`
+    // once its chat's catch-up messages are).
+    this.unsubscribe = this.publisher.subscribe(() => {
+      if (this.outbox.written) this.wake();
     });
     this.loop = this.run();
   }

@@ -11,4 +11,6 @@ export const EVENT_OUTBOX = Symbol('EVENT_OUTBOX');
  */
 export interface EventOutbox {
   record<E extends DurableEventName>(manager: EntityManager, sessionId: string, event: E, payload: DurableEvents[E]): Promise<void>;
+  /** `record` of several events of one name at once, in the order given. */
+  recordAll<E extends DurableEventName>(manager: EntityManager, sessionId: string, event: E, payloads: readonly DurableEvents[E][]): Promise<void>;
 }

@@ -31,6 +31,11 @@ export interface PreparedMessages {
   ids: string[];
   /** JSON arrays of rows, one per statement. */
   batches: string[];
+  /**
+   * A catch-up of a chat that already had stored messages: each message new to the store is what
+   * arrived while the service was away, and becomes a `message` outbox event (`source: "catch-up"`).
+   */
+  catchUp: boolean;
 }
 
 /** What a live change did, and the message's view when it changed a stored message. */
@@ -122,9 +127,9 @@ export class WhatsappStorageService {
    * The CPU half of `saveMessages`: the statements' JSON, built without touching the database, so
    * that a sync can prepare chats ahead of their writes.
    */
-  prepareMessages(sessionId: string, chatId: string, messages: readonly WaMessage[]): PreparedMessages {
+  prepareMessages(sessionId: string, chatId: string, messages: readonly WaMessage[], catchUp = false): PreparedMessages {
     const unique = lastById(messages);
-    return { sessionId, chatId: pgSafeText(chatId), ids: unique.map((m) => pgSafeText(m.id)), batches: jsonBatches(unique, toMessageRow, MESSAGE_BATCH_SIZE) };
+    return { sessionId, chatId: pgSafeText(chatId), ids: unique.map((m) => pgSafeText(m.id)), batches: jsonBatches(unique, toMessageRow, MESSAGE_BATCH_SIZE), catchUp };
   }
 
   /**
@@ -137,8 +142,10 @@ export class WhatsappStorageService {
   }
 
   /** All of a chat's statements, atomically. */
-  private async upsertPrepared({ sessionId, chatId, batches }: PreparedMessages): Promise<MessagesWritten> {
+  private async upsertPrepared(prepared: PreparedMessages): Promise<MessagesWritten> {
+    const { sessionId, chatId, batches } = prepared;
     if (batches.length === 0) return { held: 0, inserted: 0 };
+    if (prepared.catchUp) return this.upsertCatchUp(prepared);
     const keep = this.keepRevokedBody;
     // One statement is atomic on its own: no BEGIN/COMMIT round trips for the common case.
     if (batches.length === 1) return this.messageRows.upsert(sessionId, chatId, batches[0], keep);
@@ -148,6 +155,30 @@ export class WhatsappStorageService {
         const written = await this.messageRows.upsert(sessionId, chatId, batch, keep, manager);
         total.held += written.held;
         total.inserted += written.inserted;
+      }
+      return total;
+    });
+  }
+
+  /**
+   * A catch-up's statements and, in the same transaction, a `message` outbox event for each new row,
+   * oldest first: both commit or neither does.
+   */
+  private upsertCatchUp({ sessionId, chatId, batches }: PreparedMessages): Promise<MessagesWritten> {
+    return this.dataSource.transaction(async (manager) => {
+      const total = { held: 0, inserted: 0 };
+      const newIds: string[] = [];
+      for (const batch of batches) {
+        const written = await this.messageRows.upsertReturningNew(sessionId, chatId, batch, this.keepRevokedBody, manager);
+        total.held += written.held;
+        total.inserted += written.inserted;
+        newIds.push(...written.insertedIds);
+      }
+      if (newIds.length > 0) {
+        const rows = await this.changeRows.findMessages(sessionId, newIds, manager);
+        const reactions = reactionsByMessage(await this.changeRows.reactionsOf(sessionId, newIds, manager));
+        const payloads = rows.map((row) => ({ sessionId, message: messageRowToView(row, reactions), source: 'catch-up' as const }));
+        await this.outbox.recordAll(manager, sessionId, 'message', payloads);
       }
       return total;
     });

@@ -368,7 +368,8 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     } catch (error) {
       return { fetchError: errorText(error), fetches };
     }
-    return { prepared: this.storage.prepareMessages(sessionId, chat.id, messages), gap, fetches };
+    // A chat with stored messages is caught up: what is new in it arrived while we were away.
+    return { prepared: this.storage.prepareMessages(sessionId, chat.id, messages, stored !== null), gap, fetches };
   }
 
   /**

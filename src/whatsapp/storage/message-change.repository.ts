@@ -128,6 +128,12 @@ export class MessageChangeRepository {
     return manager.findOne(MessageEntity, { where: { sessionId, waId: messageId } });
   }
 
+  /** The stored messages of these ids, oldest first (by timestamp, then id). */
+  findMessages(sessionId: string, messageIds: readonly string[], manager = this.messages.manager): Promise<MessageEntity[]> {
+    if (messageIds.length === 0) return Promise.resolve([]);
+    return manager.find(MessageEntity, { where: { sessionId, waId: In([...messageIds]) }, order: { timestamp: 'ASC', waId: 'ASC' } });
+  }
+
   async deleteSession(sessionId: string, manager: EntityManager = this.messages.manager): Promise<void> {
     await manager.delete(MessageReactionEntity, { sessionId });
     await manager.delete(PendingMessageChangeEntity, { sessionId });

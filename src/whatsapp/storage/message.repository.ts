@@ -6,7 +6,7 @@ import { preparedQuery } from '../../database/prepared-query';
 import { WaMessage } from '../client/whatsapp.types';
 import { MessageCursor } from './message-cursor';
 import { pgSafeInt, pgSafeTimestamp } from './pg-safe';
-import { UPSERT_MESSAGES_SQL } from './upsert-sql';
+import { UPSERT_MESSAGES_RETURNING_NEW_SQL, UPSERT_MESSAGES_SQL } from './upsert-sql';
 
 /** A message as a row of UPSERT_MESSAGES_SQL's JSON parameter. */
 export function toMessageRow(m: WaMessage) {
@@ -49,6 +49,18 @@ export class MessageRepository {
   async upsert(sessionId: string, chatId: string, rowsJson: string, keepRevokedBody: boolean, manager: EntityManager = this.rows.manager): Promise<MessagesWritten> {
     const [{ held, inserted }] = await preparedQuery<MessagesWritten>(manager, 'upsert_messages', UPSERT_MESSAGES_SQL, [sessionId, chatId, rowsJson, keepRevokedBody]);
     return { held, inserted };
+  }
+
+  /** `upsert`, also answering the ids of the new rows (`insertedIds`). */
+  async upsertReturningNew(
+    sessionId: string,
+    chatId: string,
+    rowsJson: string,
+    keepRevokedBody: boolean,
+    manager: EntityManager,
+  ): Promise<MessagesWritten & { insertedIds: string[] }> {
+    const [row] = await preparedQuery<MessagesWritten & { inserted_ids: string[] }>(manager, 'upsert_messages_returning_new', UPSERT_MESSAGES_RETURNING_NEW_SQL, [sessionId, chatId, rowsJson, keepRevokedBody]);
+    return { held: row.held, inserted: row.inserted, insertedIds: row.inserted_ids };
   }
 
   /** One page of a chat's messages, newest first, strictly older than `before`. */

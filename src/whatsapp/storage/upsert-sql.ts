@@ -108,7 +108,17 @@ const SAME_AS_STORED_SQL = `
  * is a deletion the sync saw. `$1` session, `$2` chat, `$3` the rows (`toMessageRow`), `$4` keep the
  * text of deleted messages.
  */
-export const UPSERT_MESSAGES_SQL = `
+export const UPSERT_MESSAGES_SQL = upsertMessagesSql(false);
+
+/**
+ * UPSERT_MESSAGES_SQL that also answers `inserted_ids`, the ids of the new rows: for a catch-up,
+ * whose new messages each become an outbox event in the same transaction. A statement of its own,
+ * so that a full run's does not build a list nobody reads.
+ */
+export const UPSERT_MESSAGES_RETURNING_NEW_SQL = upsertMessagesSql(true);
+
+function upsertMessagesSql(withInsertedIds: boolean): string {
+  return `
   WITH fetched AS (
     SELECT * FROM jsonb_to_recordset($3::jsonb)
       AS u(i text, f boolean, a text, b text, t text, ts bigint, m boolean, k integer, e bigint, rv boolean, r jsonb)
@@ -138,7 +148,8 @@ export const UPSERT_MESSAGES_SQL = `
     SELECT count(*) FROM u
     WHERE NOT EXISTS (SELECT 1 FROM w WHERE w.wa_id = u.i)
       AND EXISTS (SELECT 1 FROM messages s WHERE s.session_id = $1 AND s.wa_id = u.i AND s.chat_id = $2)
-  )::int AS held`;
+  )::int AS held${withInsertedIds ? `, ARRAY(SELECT w.wa_id FROM w WHERE w.inserted) AS inserted_ids` : ''}`;
+}
 
 /**
  * Each stored chat of a session (`$2`: only those ids; null: all), as stored, with its newest stored
