@@ -290,4 +290,50 @@ describe('webhook delivery to a real receiver', () => {
     expect({ status: bad.status, body: bad.body }).toEqual({ status: 400, body: { statusCode: 400, error: 'Bad Request', message: expect.stringContaining('status must be one of') } });
     expect((await t.request('GET', '/whatsapp-web/webhooks/deliveries?before=xyz')).status).toBe(400);
   });
+
+  it('/metrics counts every attempt by outcome, and the outbox backlog', async () => {
+    await waitFor(async () => (await t.db.query("SELECT 1 FROM webhook_deliveries WHERE status = 'pending'")).length === 0, 'nothing pending');
+    const text = (await t.request<string>('GET', '/metrics')).body;
+    const sample = (name: string) => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? 'NaN');
+    const [counts] = await t.db.query<{ delivered: number; attempts: number }>(
+      "SELECT (SELECT count(*)::int FROM webhook_deliveries WHERE status = 'delivered') AS delivered, (SELECT count(*)::int FROM webhook_attempts) AS attempts",
+    );
+    expect(sample('wa_webhook_deliveries_total{outcome="delivered"}')).toBe(counts.delivered);
+    const all = ['delivered', 'retrying', 'failed'].map((o) => sample(`wa_webhook_deliveries_total{outcome="${o}"}`));
+    expect(all[0] + all[1] + all[2]).toBe(counts.attempts);
+    // The refused delivery failed three times (retried twice), the failed head once.
+    expect(all[2]).toBe(4);
+    expect(sample('wa_webhook_outbox_pending')).toBe(0);
+    expect(sample('wa_webhook_outbox_oldest_pending_seconds')).toBe(0);
+  });
+});
+
+describe('WEBHOOK_ALLOW_PRIVATE=false', () => {
+  let t: TestApp;
+  let receiver: WebhookReceiver;
+
+  beforeAll(async () => {
+    receiver = await WebhookReceiver.start();
+    t = await TestApp.start({ account: account(), env: { ...ENV, WEBHOOK_MAX_ATTEMPTS: '1', WEBHOOK_ALLOW_PRIVATE: 'false' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await receiver?.close();
+  });
+
+  it.each([
+    ['the address 127.0.0.1', (port: number) => `http://127.0.0.1:${port}/in`, 'refused: 127.0.0.1 is a private address (WEBHOOK_ALLOW_PRIVATE=false)'],
+    ['localhost, which resolves to a private address', (port: number) => `http://localhost:${port}/in`, 'refused: localhost resolves to the private address'],
+  ])('refuses a private %s before connecting: failed, the receiver reached never', async (_what, url, error) => {
+    const sessionId = `private-${url(0).includes('localhost') ? 'name' : 'ip'}`;
+    await t.readySession(sessionId);
+    await waitFor(async () => (await t.db.query('SELECT 1 FROM sessions WHERE session_id = $1 AND status = $2', [sessionId, 'ready'])).length === 1, 'ready stored');
+    expect((await t.request('PUT', `/whatsapp-web/session/${sessionId}/webhook`, { headers: JSON_HEADERS, body: JSON.stringify({ url: url(receiver.port) }) })).status).toBe(200);
+    t.whatsapp.clientOf(sessionId)!.receiveMessage(liveMessage(1));
+    await waitFor(async () => (await t.db.query("SELECT 1 FROM webhook_deliveries WHERE session_id = $1 AND status = 'failed'", [sessionId])).length === 1, 'failed');
+    const [row] = await t.db.query<{ last_error: string; attempts: number }>('SELECT last_error, attempts FROM webhook_deliveries WHERE session_id = $1', [sessionId]);
+    expect(row.attempts).toBe(1);
+    expect(row.last_error).toContain(error);
+    expect(receiver.received).toEqual([]);
+  });
 });
