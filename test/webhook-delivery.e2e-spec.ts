@@ -324,7 +324,7 @@ describe('WEBHOOK_ALLOW_PRIVATE=false', () => {
   it.each([
     ['the address 127.0.0.1', (port: number) => `http://127.0.0.1:${port}/in`, 'refused: 127.0.0.1 is a private address (WEBHOOK_ALLOW_PRIVATE=false)'],
     ['localhost, which resolves to a private address', (port: number) => `http://localhost:${port}/in`, 'refused: localhost resolves to the private address'],
-  ])('refuses a private %s before connecting: failed, the receiver reached never', async (_what, url, error) => {
+  ])('refuses %s before connecting: failed, the receiver never reached', async (_what, url, error) => {
     const sessionId = `private-${url(0).includes('localhost') ? 'name' : 'ip'}`;
     await t.readySession(sessionId);
     await waitFor(async () => (await t.db.query('SELECT 1 FROM sessions WHERE session_id = $1 AND status = $2', [sessionId, 'ready'])).length === 1, 'ready stored');
