@@ -11,9 +11,10 @@
     $('error').hidden = !message;
   }
 
-  async function api(method, path) {
+  async function api(method, path, json) {
     const headers = state.apiKey ? { 'x-api-key': state.apiKey } : {};
-    const response = await fetch(API + path, { method, headers });
+    if (json !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(API + path, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
     const body = await response.json().catch(() => ({}));
     if (response.status === 401) {
       $('key-form').hidden = false;
@@ -37,7 +38,11 @@
     socket.on('session_status', (e) => e.sessionId === state.sessionId && renderStatus(e.status, e.error));
     socket.on('qr', (e) => e.sessionId === state.sessionId && renderQr(e.dataUrl));
     socket.on('sync_chats', (e) => e.sessionId === state.sessionId && renderProgress(e));
-    socket.on('sync_chats_done', (e) => e.sessionId === state.sessionId && renderDone(e));
+    socket.on('sync_chats_done', (e) => {
+      if (e.sessionId !== state.sessionId) return;
+      renderDone(e);
+      refreshDeliveriesSoon();
+    });
     socket.on('sync_chats_failed', (e) => {
       if (e.sessionId !== state.sessionId) return;
       state.ended[e.syncId] = 'failed';
@@ -45,7 +50,11 @@
       showError(`Synchronization failed: ${e.error}`);
       $('sync-button').disabled = false;
     });
-    socket.on('message', (e) => e.sessionId === state.sessionId && e.message.chatId === state.chatId && prependMessage(e.message));
+    socket.on('message', (e) => {
+      if (e.sessionId !== state.sessionId) return;
+      if (e.message.chatId === state.chatId) prependMessage(e.message);
+      refreshDeliveriesSoon();
+    });
     socket.on('message_update', (e) => e.sessionId === state.sessionId && e.message.chatId === state.chatId && updateMessage(e.message));
     state.socket = socket;
   }
@@ -89,6 +98,7 @@
     if (!joined) state.socket.emit('join-session', { sessionId }, (ack) => ack && !ack.ok && showError(ack.error));
     const run = await loadRun();
     if (run && run.status === 'done') renderSummary(run);
+    await Promise.all([loadWebhook(), loadDeliveries()]);
     await loadChats();
     await loadSessions();
   }
@@ -316,6 +326,78 @@
       $('sync-button').disabled = false;
     }
   };
+
+  // The session's own webhook (README, "Webhooks"): none means WEBHOOK_URL, if the server has one.
+  async function loadWebhook() {
+    const sessionId = state.sessionId;
+    let setting = null;
+    try {
+      setting = await api('GET', `/session/${encodeURIComponent(sessionId)}/webhook`);
+    } catch {
+      // 404: the session has none of its own.
+    }
+    if (sessionId !== state.sessionId) return;
+    $('webhook-target').textContent = setting ? `→ ${setting.url} (${setting.events.join(', ')}${setting.hasSecret ? ', signed' : ''})` : '→ the global one (WEBHOOK_URL), if set';
+    $('webhook-url').value = setting ? setting.url : '';
+    $('webhook-secret').value = '';
+    $('webhook-secret').placeholder = setting && setting.hasSecret ? 'secret (Save without one removes it)' : 'secret (optional)';
+    $('webhook-remove').hidden = !setting;
+  }
+
+  async function loadDeliveries() {
+    const sessionId = state.sessionId;
+    const page = await api('GET', `/webhooks/deliveries?sessionId=${encodeURIComponent(sessionId)}&limit=10`);
+    if (sessionId !== state.sessionId) return;
+    $('deliveries').tBodies[0].replaceChildren(...page.deliveries.map(deliveryRow));
+  }
+
+  function deliveryRow(d) {
+    const row = document.createElement('tr');
+    row.dataset.deliveryId = d.id;
+    const cells = [d.event, d.status, String(d.attempts), d.lastError || (d.lastStatusCode === null ? '' : String(d.lastStatusCode)), new Date(d.createdAt).toLocaleTimeString()];
+    for (const [index, text] of cells.entries()) {
+      const cell = document.createElement('td');
+      cell.textContent = text;
+      if (index === 1) cell.className = d.status;
+      row.append(cell);
+    }
+    const action = document.createElement('td');
+    if (d.status === 'failed') {
+      const retry = document.createElement('button');
+      retry.className = 'secondary';
+      retry.textContent = 'Retry';
+      retry.onclick = () => api('POST', `/webhooks/deliveries/${encodeURIComponent(d.id)}/retry`).then(loadDeliveries).catch((e) => showError(e.message));
+      action.append(retry);
+    }
+    row.append(action);
+    return row;
+  }
+
+  // Deliveries follow events by a moment: one listing a second at most, however busy the session.
+  let deliveriesTimer = null;
+  function refreshDeliveriesSoon() {
+    if (deliveriesTimer || !$('webhook-box').open) return;
+    deliveriesTimer = setTimeout(() => {
+      deliveriesTimer = null;
+      loadDeliveries().catch(() => undefined);
+    }, 1000);
+  }
+
+  $('webhook-form').onsubmit = (event) => {
+    event.preventDefault();
+    const body = { url: $('webhook-url').value.trim() };
+    if ($('webhook-secret').value) body.secret = $('webhook-secret').value;
+    api('PUT', `/session/${encodeURIComponent(state.sessionId)}/webhook`, body)
+      .then(() => {
+        showError('');
+        return loadWebhook();
+      })
+      .catch((e) => showError(`Webhook not saved: ${e.message}`));
+  };
+  $('webhook-remove').onclick = () =>
+    api('DELETE', `/session/${encodeURIComponent(state.sessionId)}/webhook`).then(loadWebhook).catch((e) => showError(e.message));
+  $('deliveries-refresh').onclick = () => loadDeliveries().catch((e) => showError(e.message));
+  $('webhook-box').ontoggle = () => $('webhook-box').open && loadDeliveries().catch((e) => showError(e.message));
 
   $('stop-button').onclick = () => api('POST', `/session/${encodeURIComponent(state.sessionId)}/stop`).catch((e) => showError(e.message));
   $('more-button').onclick = () => loadMessages().catch((e) => showError(e.message));

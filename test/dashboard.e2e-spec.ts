@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { Browser, Page, chromium } from 'playwright-core';
 import { SimulatedAccountSpec, SimulatedChatSpec, accountFromSpec } from '../src/whatsapp/client/simulated/simulated-account';
 import { demoAccount } from '../src/whatsapp/client/simulated/demo-account';
-import { chat, messagesFor } from './support/accounts';
+import { chat, messagesFor, seedAccount } from './support/accounts';
 import { TestApp } from './support/test-app';
 import { gate, waitFor } from './support/wait';
+import { WebhookReceiver, signatureValid } from './support/webhook-receiver';
 
 /** Debian's Chromium (`apt-get install chromium`); `CHROME_PATH` points elsewhere. */
 const CHROMIUM = process.env.CHROME_PATH ?? '/usr/bin/chromium';
@@ -207,5 +208,66 @@ describe('dashboard: the automatic catch-up as it happens', () => {
       { trigger: 'ready', mode: 'incremental', n_chats: 1, chats_skipped: 2 },
     ]);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-catch-up-done.png'), fullPage: true });
+  });
+});
+
+describe('dashboard: a session\'s webhook and its recent deliveries', () => {
+  let t: TestApp;
+  let receiver: WebhookReceiver;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    receiver = await WebhookReceiver.start();
+    t = await TestApp.start({ account: seedAccount(), env: { WEBHOOK_MAX_ATTEMPTS: '1' } });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await receiver?.close();
+  });
+
+  it('sets the webhook, lists a failed delivery with its answer, retries it until delivered, removes the webhook', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await t.readySession('hooks');
+    await waitFor(async () => (await t.db.query("SELECT 1 FROM sessions WHERE session_id = 'hooks' AND status = 'ready'")).length === 1, 'ready stored');
+    await page.goto(`${t.baseUrl}/`);
+    await page.click('#sessions li[data-session-id="hooks"]');
+    await page.click('#webhook-box summary');
+    await page.locator('#webhook-target', { hasText: 'the global one (WEBHOOK_URL), if set' }).waitFor();
+
+    await page.fill('#webhook-url', receiver.url('/dash'));
+    await page.fill('#webhook-secret', 's3cret');
+    await page.click('#webhook-save');
+    await page.locator('#webhook-target', { hasText: '/dash' }).waitFor();
+    expect(await page.locator('#webhook-target').textContent()).toBe(`→ ${receiver.url('/dash')} (message, message_update, session_status, sync_chats_done, sync_chats_failed, signed)`);
+    expect(await t.db.query('SELECT url, secret FROM webhook_settings')).toEqual([{ url: receiver.url('/dash'), secret: 's3cret' }]);
+
+    receiver.answer = () => 500;
+    const spec = { id: 'false_chat1@c.us_3EB0DASH', fromMe: false, author: null, body: 'to the CRM', type: 'chat', timestamp: 1_764_150_100, hasMedia: false, ack: 0 };
+    t.whatsapp.clientOf('hooks')!.receiveMessage({ ...spec, chatId: 'chat1@c.us', raw: { ...spec } });
+    await waitFor(async () => (await t.db.query("SELECT 1 FROM webhook_deliveries WHERE status = 'failed'")).length === 1, 'the delivery failed');
+    await page.click('#deliveries-refresh');
+    const row = page.locator('#deliveries tbody tr').first();
+    await row.locator('td', { hasText: 'failed' }).waitFor();
+    expect(await row.locator('td').allTextContents()).toEqual(['message', 'failed', '1', 'answered 500', expect.any(String), 'Retry']);
+
+    receiver.answer = () => 200;
+    await row.locator('button', { hasText: 'Retry' }).click();
+    await waitFor(async () => (await t.db.query("SELECT 1 FROM webhook_deliveries WHERE status = 'delivered'")).length === 1, 'delivered on retry');
+    await page.click('#deliveries-refresh');
+    await row.locator('td', { hasText: 'delivered' }).waitFor();
+    expect(await row.locator('td').allTextContents()).toEqual(['message', 'delivered', '1', '200', expect.any(String), '']);
+    const [delivered] = receiver.acknowledged('/dash');
+    expect(signatureValid(delivered, 's3cret')).toBe(true);
+
+    await page.click('#webhook-remove');
+    await page.locator('#webhook-target', { hasText: 'the global one' }).waitFor();
+    expect(await t.db.query('SELECT url FROM webhook_settings')).toEqual([]);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-webhook.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+    await page.close();
   });
 });
