@@ -306,6 +306,26 @@ describe('webhook delivery to a real receiver', () => {
     expect(sample('wa_webhook_outbox_pending')).toBe(0);
     expect(sample('wa_webhook_outbox_oldest_pending_seconds')).toBe(0);
   });
+
+  it('a purge removes the outbox\'s copies of the session\'s messages, sent or not; its session_status "stopped" is still sent', async () => {
+    await sessionPostingTo('purged', '/purged');
+    const client = t.whatsapp.clientOf('purged')!;
+    client.receiveMessage(liveMessage(1));
+    await receiver.waitForAcknowledged('/purged', 1);
+    // The next ones are refused, and stay pending.
+    receiver.answer = (r) => (r.path === '/purged' && r.body.event !== 'session_status' ? 503 : 200);
+    client.receiveMessage(liveMessage(2));
+    client.report((l) => l.onMessageEdit({ messageId: liveMessage(1).id, chatId: 'chat1@c.us', body: 'edited', editedAt: BASE + 300 }));
+    await waitFor(async () => (await t.db.query("SELECT 1 FROM webhook_deliveries WHERE session_id = 'purged' AND event <> 'session_status' AND status <> 'delivered'")).length === 2, 'two written, not delivered');
+    const deleted = await t.request('DELETE', '/whatsapp-web/session/purged?purge=true');
+    expect(deleted.status).toBe(200);
+    expect((await deliveries('purged')).map((d) => d.event)).toEqual(['session_status']);
+    const [stopped] = await receiver.waitForAcknowledged('/purged', 2).then((got) => got.slice(1));
+    receiver.answer = () => 200;
+    expect(stopped.body).toMatchObject({ event: 'session_status', payload: { sessionId: 'purged', status: 'stopped' } });
+    const [{ n }] = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM webhook_deliveries WHERE session_id = 'purged' AND payload::text LIKE '%live %'");
+    expect(n).toBe(0);
+  });
 });
 
 describe('WEBHOOK_ALLOW_PRIVATE=false', () => {

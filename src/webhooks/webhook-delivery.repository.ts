@@ -114,6 +114,11 @@ export class WebhookDeliveryRepository {
     return rows.length;
   }
 
+  /** The session's deliveries that carry a message (`message`, `message_update`), whatever their status; their attempts go with them. */
+  async deleteMessageEvents(manager: EntityManager, sessionId: string): Promise<void> {
+    await manager.query(`DELETE FROM webhook_deliveries WHERE session_id = $1 AND event IN ('message', 'message_update')`, [sessionId]);
+  }
+
   /** When the first pending delivery that cannot be taken now may be taken (due, lease run out); `null`: none pending. */
   async nextChance(): Promise<Date | null> {
     const [row] = (await this.dataSource.query(

@@ -28,6 +28,10 @@ export class WebhookOutbox implements EventOutbox {
     if ((await this.deliveries.enqueue(manager, sessionId, event, pgSafeJson(payload), this.global)) > 0) this.written = true;
   }
 
+  async forgetMessages(manager: EntityManager, sessionId: string): Promise<void> {
+    await this.deliveries.deleteMessageEvents(manager, sessionId);
+  }
+
   async recordAll<E extends DurableEventName>(manager: EntityManager, sessionId: string, event: E, payloads: readonly DurableEvents[E][]): Promise<void> {
     if (payloads.length === 0) return;
     if ((await this.deliveries.enqueueAll(manager, sessionId, event, pgSafeJson(payloads), this.global)) > 0) this.written = true;

@@ -13,4 +13,6 @@ export interface EventOutbox {
   record<E extends DurableEventName>(manager: EntityManager, sessionId: string, event: E, payload: DurableEvents[E]): Promise<void>;
   /** `record` of several events of one name at once, in the order given. */
   recordAll<E extends DurableEventName>(manager: EntityManager, sessionId: string, event: E, payloads: readonly DurableEvents[E][]): Promise<void>;
+  /** A purge: what the outbox holds of the session's messages goes with them, sent or not. */
+  forgetMessages(manager: EntityManager, sessionId: string): Promise<void>;
 }

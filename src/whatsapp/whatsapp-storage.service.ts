@@ -276,9 +276,13 @@ export class WhatsappStorageService {
     return this.messageRows.page(sessionId, chatId, limit, before);
   }
 
-  /** Removes everything stored for a session (`DELETE ...?purge=true`): chats, messages, reactions, pending changes, runs. */
+  /**
+   * Removes everything stored for a session (`DELETE ...?purge=true`): chats, messages, reactions,
+   * pending changes, runs, and the outbox's copies of its messages (a webhook not sent yet is not sent).
+   */
   async purgeSession(sessionId: string): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
+      await this.outbox.forgetMessages(manager, sessionId);
       await this.messageRows.deleteSession(sessionId, manager);
       await this.changeRows.deleteSession(sessionId, manager);
       await this.chatRows.deleteSession(sessionId, manager);
