@@ -278,6 +278,29 @@ describe('webhook delivery to a real receiver', () => {
     t.whatsapp.account = account();
   });
 
+  it('a message both received live and found by a catch-up is sent once, as live', async () => {
+    t.whatsapp.account = account();
+    await sessionPostingTo('both', '/both');
+    expect((await t.request('POST', '/whatsapp-web/session/both/sync-chats?mode=incremental')).status).toBe(200);
+    const seenLive = liveMessage(7);
+    t.whatsapp.clientOf('both')!.receiveMessage(seenLive);
+    await receiver.waitForAcknowledged('/both', 2);
+    // The phone's history now holds it and one more that never came live.
+    const { chatId: _chatId, raw: _raw, ...seenSpec } = seenLive;
+    const missed = { ...seenSpec, id: 'false_chat1@c.us_3EB0MISSED', body: 'missed', timestamp: seenLive.timestamp + 1 };
+    t.whatsapp.account = accountFromSpec({ scanAfterMs: 0, fetchLatencyMs: 0, chats: [chat('chat1@c.us', 5, { timestamp: missed.timestamp, messages: [...messagesFor('chat1@c.us', 3), seenSpec, missed] }), chat('chat2@c.us', 2)] });
+    const run = await t.request<{ messagesInserted: number }>('POST', '/whatsapp-web/session/both/sync-chats?mode=incremental');
+    expect(run.body.messagesInserted).toBe(1);
+    const got = await receiver.waitForAcknowledged('/both', 4);
+    expect(got.map((r) => [r.body.event, (r.body.payload as { source?: string }).source ?? null, (r.body.payload.message as { id?: string } | undefined)?.id ?? null])).toEqual([
+      ['sync_chats_done', null, null],
+      ['message', 'live', seenLive.id],
+      ['message', 'catch-up', missed.id],
+      ['sync_chats_done', null, null],
+    ]);
+    t.whatsapp.account = account();
+  });
+
   it('lists deliveries newest first, paged; a bad status or cursor is a 400', async () => {
     const first = await t.request<{ deliveries: Array<{ id: string; sessionId: string }>; nextCursor: string | null }>('GET', '/whatsapp-web/webhooks/deliveries?sessionId=signed&limit=4');
     expect(first.status).toBe(200);
