@@ -52,6 +52,7 @@ const DEFAULTS: AppConfig = {
   keepRevokedBody: false,
   webhook: undefined,
   webhookDelivery: { timeoutMs: 10_000, maxAttempts: 10, retryBaseMs: 1000, allowPrivate: true },
+  redis: undefined,
 };
 
 function configError(env: Record<string, string>): ConfigError {
@@ -293,6 +294,14 @@ describe('loadConfig', () => {
     expect(configError({ PUBLIC_URL: 'https://wa.example.com/app' }).message).toBe(
       'Invalid configuration:\n  - PUBLIC_URL must be an http:// or https:// origin, such as https://wa.example.com or http://192.168.1.20:3000, with no path (got "https://wa.example.com/app")',
     );
+  });
+
+  it('reads REDIS_URL and REDIS_PREFIX, and says what they must be', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'wa-sync' });
+    expect(loadConfig({ REDIS_URL: 'rediss://:pw@redis.internal:6380/2', REDIS_PREFIX: 'prod:eu' }).redis).toEqual({ url: 'rediss://:pw@redis.internal:6380/2', prefix: 'prod:eu' });
+    expect(configError({ REDIS_URL: 'http://127.0.0.1:6379' }).message).toContain('REDIS_URL must be a redis:// or rediss:// URL');
+    expect(configError({ REDIS_URL: 'redis://127.0.0.1', REDIS_PREFIX: 'a b' }).message).toContain('REDIS_PREFIX must be 1 to 64 of A-Z a-z 0-9 _ . : - (got "a b")');
+    expect(loadConfig({ REDIS_PREFIX: 'x' }).redis).toBeUndefined();
   });
 
   it('names every bad variable at once', () => {

@@ -76,6 +76,14 @@ export interface AppConfig {
   /** The webhook of every session (`WEBHOOK_URL`), when set. */
   webhook: GlobalWebhookConfig | undefined;
   webhookDelivery: WebhookDeliveryConfig;
+  /** Redis (`REDIS_URL`) that several instances share: Socket.IO fan-out; unset: one instance, no Redis. */
+  redis: RedisConfig | undefined;
+}
+
+export interface RedisConfig {
+  url: string;
+  /** Prefix of every key and channel, so that deployments can share one Redis. */
+  prefix: string;
 }
 
 /** How deliveries are sent and retried, for every webhook. */
@@ -169,6 +177,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       allowPrivate: read.bool('WEBHOOK_ALLOW_PRIVATE', true),
     },
     keepRevokedBody: read.bool('KEEP_REVOKED_BODY', false),
+    redis: read.redis('REDIS_URL', 'REDIS_PREFIX'),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -276,6 +285,13 @@ class EnvReader {
       this.problems.push(`${eventsName} must be a comma-separated list of ${WEBHOOK_EVENT_NAMES.join(', ')} (got "${events}")`);
     }
     return { url, secret, events: names as WebhookEventName[] };
+  }
+
+  redis(urlName: string, prefixName: string): RedisConfig | undefined {
+    const prefix = this.str(prefixName) ?? 'wa-sync';
+    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix)) this.problems.push(`${prefixName} must be 1 to 64 of A-Z a-z 0-9 _ . : - (got "${prefix}")`);
+    const url = this.url(urlName, ['redis:', 'rediss:']);
+    return url === undefined ? undefined : { url, prefix };
   }
 
   /** `*`, or a comma-separated list of http(s) origins, each written as browsers send it. */

@@ -1,6 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { errorText } from '../common/error-text';
 import { withTimeout } from '../common/with-timeout';
+import { RedisConnection } from '../redis/redis-connection';
 import { HealthRepository } from './health.repository';
 
 /**
@@ -10,6 +11,8 @@ import { HealthRepository } from './health.repository';
 export interface HealthReport {
   status: 'ok' | 'error';
   database: 'up' | 'down';
+  /** Only with REDIS_URL: whether Redis answers a PING. */
+  redis?: 'up' | 'down';
   uptimeSeconds: number;
 }
 
@@ -21,20 +24,39 @@ export class HealthService {
   /** The last failure logged: a balancer polling a database that stays down logs it once, not every poll. */
   private lastFailure: string | undefined;
 
-  constructor(private readonly database: HealthRepository) {}
+  constructor(
+    private readonly database: HealthRepository,
+    @Optional() private readonly redis?: RedisConnection,
+  ) {}
 
+  /** `ok` when the database, and Redis when REDIS_URL is set, answer; `error` (503) otherwise. */
   async check(): Promise<HealthReport> {
-    const uptimeSeconds = Math.round(process.uptime());
+    const [database, redis] = await Promise.all([this.databaseState(), this.redis?.enabled ? this.redisState() : undefined]);
+    const status = database === 'up' && redis !== 'down' ? 'ok' : 'error';
+    return { status, database, ...(redis ? { redis } : {}), uptimeSeconds: Math.round(process.uptime()) };
+  }
+
+  private async databaseState(): Promise<'up' | 'down'> {
     try {
       await withTimeout(this.database.ping(), DB_CHECK_TIMEOUT_MS, `database did not answer within ${DB_CHECK_TIMEOUT_MS} ms`);
       if (this.lastFailure !== undefined) this.logger.log('health check: the database answers again');
       this.lastFailure = undefined;
-      return { status: 'ok', database: 'up', uptimeSeconds };
+      return 'up';
     } catch (error) {
       const detail = errorText(error);
       if (detail !== this.lastFailure) this.logger.warn(`health check: the database does not answer: ${detail}`);
       this.lastFailure = detail;
-      return { status: 'error', database: 'down', uptimeSeconds };
+      return 'down';
+    }
+  }
+
+  /** Why Redis is down is logged by its connection, once per change. */
+  private async redisState(): Promise<'up' | 'down'> {
+    try {
+      await withTimeout(this.redis!.ping(), DB_CHECK_TIMEOUT_MS, `Redis did not answer within ${DB_CHECK_TIMEOUT_MS} ms`);
+      return 'up';
+    } catch {
+      return 'down';
     }
   }
 }

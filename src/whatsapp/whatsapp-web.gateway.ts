@@ -1,4 +1,4 @@
-import { Inject, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import {
   Ack,
   ConnectedSocket,
@@ -12,6 +12,8 @@ import type { Server, Socket } from 'socket.io';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { apiKeyMatches } from '../transport/api-key';
 import { errorText } from '../common/error-text';
+import { RedisConnection } from '../redis/redis-connection';
+import { useRedisAdapter } from '../transport/redis-socket-adapter';
 import { SocketWritePacer } from '../transport/socket-write-pacer';
 import { isValidSessionId } from './session/session-id';
 import { EventPublisher } from './event-publisher';
@@ -20,8 +22,15 @@ import { SessionSnapshot, SessionSnapshotService } from './session/session-snaps
 
 export type JoinAck = { ok: true } | { ok: false; error: string };
 type AckFn = ((response: JoinAck) => void) | undefined;
-type SyncServer = Server<Record<string, never>, ServerToClientEvents>;
-type SyncSocket = Socket<Record<string, never>, ServerToClientEvents>;
+/** Between instances (with REDIS_URL): "replay this session to that socket, if its client runs with you". */
+interface ServerSideEvents {
+  'session-replay': (request: { sessionId: string; socketId: string }, ack: (replayed: boolean) => void) => void;
+}
+type SyncServer = Server<Record<string, never>, ServerToClientEvents, ServerSideEvents>;
+type SyncSocket = Socket<Record<string, never>, ServerToClientEvents, ServerSideEvents>;
+/** A socket, or one reached through the adapter (`server.to(socketId)`). */
+type Emitter = Pick<ReturnType<SyncServer['to']>, 'emit'>;
+
 
 export const roomOf = (sessionId: string): string => `session:${sessionId}`;
 
@@ -32,7 +41,7 @@ const BAD_PAYLOAD = 'payload must be {"sessionId": "<1-64 of A-Z a-z 0-9 _ ->"}'
  * published event to its session's room. It subscribes to the publisher; no service imports it.
  */
 @WebSocketGateway()
-export class WhatsappWebGateway implements OnGatewayInit, OnApplicationShutdown {
+export class WhatsappWebGateway implements OnGatewayInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WhatsappWebGateway.name);
   @WebSocketServer() private readonly server: SyncServer;
   private unsubscribe: (() => void) | undefined;
@@ -42,7 +51,20 @@ export class WhatsappWebGateway implements OnGatewayInit, OnApplicationShutdown 
     private readonly publisher: EventPublisher,
     private readonly snapshots: SessionSnapshotService,
     private readonly pacer: SocketWritePacer,
+    private readonly redis: RedisConnection,
   ) {}
+
+  /** After Redis connected (a module init), before the first client is let in. */
+  onApplicationBootstrap(): void {
+    if (!this.redis.enabled) return;
+    useRedisAdapter(this.server, this.redis);
+    this.server.on('session-replay', (request, ack) => {
+      this.replayHere(request.sessionId, request.socketId).then(ack, (error: unknown) => {
+        this.logger.warn(`replay for another instance failed: ${errorText(error)}`, { sessionId: request.sessionId });
+        ack(false);
+      });
+    });
+  }
 
   afterInit(server: SyncServer): void {
     // socket.io encodes a room event once and hands it to each socket of the room, in publish order.
@@ -77,11 +99,26 @@ export class WhatsappWebGateway implements OnGatewayInit, OnApplicationShutdown 
       const joining = socket.join(roomOf(sessionId));
       if (joining instanceof Promise) await joining;
       reply(ack, { ok: true });
-      replay(socket, sessionId, snapshot());
+      const now = snapshot();
+      if (now.live || !this.redis.enabled) return replay(socket, sessionId, now);
+      // Its client runs on another instance, if any: that one replays, through the adapter, so that
+      // its replay and its room events reach the socket in the order it sent them.
+      // (Instances that do not answer within the adapter's request timeout: as if none replayed.)
+      const answers = await this.server.serverSideEmitWithAck('session-replay', { sessionId, socketId: socket.id }).catch(() => [] as boolean[]);
+      if (!answers.includes(true)) replay(socket, sessionId, snapshot());
     } catch (error) {
       this.logger.error(`join-session failed: ${errorText(error)}`, { sessionId });
       reply(ack, { ok: false, error: 'join failed, try again' });
     }
+  }
+
+  /** Replays a session whose client runs here to a socket of another instance; `false` when it does not run here. */
+  private async replayHere(sessionId: string, socketId: string): Promise<boolean> {
+    const snapshot = await this.snapshots.prepare(sessionId);
+    const now = snapshot?.();
+    if (!now?.live) return false;
+    replay(this.server.to(socketId), sessionId, now);
+    return true;
   }
 
   @SubscribeMessage('leave-session')
@@ -108,7 +145,7 @@ function reply(ack: AckFn, response: JoinAck): void {
 }
 
 /** A late or reconnecting socket learns at once where the session and its sync stand. */
-function replay(socket: SyncSocket, sessionId: string, snapshot: SessionSnapshot): void {
+function replay(socket: Emitter, sessionId: string, snapshot: SessionSnapshot): void {
   socket.emit('session_status', snapshot.status);
   void snapshot.qr?.then((qr) => socket.emit('qr', { sessionId, ...qr }));
   if (snapshot.latestSync) socket.emit('sync_chats', snapshot.latestSync);

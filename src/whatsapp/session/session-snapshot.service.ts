@@ -6,6 +6,8 @@ import { SessionRepository } from './session.repository';
 
 /** Where a session stands, as a socket that joins its room is told. */
 export interface SessionSnapshot {
+  /** Whether the session's client runs in this process (if not, its status is the stored one). */
+  live: boolean;
   status: SessionStatusPayload;
   /** While the status is `qr`: the code to scan, once its image is rendered. */
   qr?: Promise<Omit<QrPayload, 'sessionId'>>;
@@ -37,7 +39,7 @@ export class SessionSnapshotService {
         ? { sessionId, status: live.status, ...(live.error ? { error: live.error } : {}) }
         : { sessionId, status: stored?.status ?? 'stopped' };
       const latestSync = this.syncs.get(sessionId)?.latest;
-      return { status, ...(live?.status === 'qr' && live.qr ? { qr: live.qr } : {}), ...(latestSync ? { latestSync } : {}) };
+      return { live: live !== undefined, status, ...(live?.status === 'qr' && live.qr ? { qr: live.qr } : {}), ...(latestSync ? { latestSync } : {}) };
     };
   }
 }
