@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { pgSafeJson } from '../whatsapp/storage/pg-safe';
 import { EventOutbox } from '../whatsapp/event-outbox';
@@ -9,31 +10,60 @@ import { GlobalTarget, WebhookDeliveryRepository } from './webhook-delivery.repo
 /**
  * The outbox the services write to, in their transactions: one delivery row per webhook that
  * carries the event (the session's own setting, else `WEBHOOK_URL`), none when no webhook does.
+ *
+ * It tells the worker when rows became visible: when the transaction that wrote them commits (a
+ * TypeORM transaction subscriber, registered as NestJS's TypeORM docs show), never earlier, so that
+ * a worker that looked in between cannot miss them.
  */
 @Injectable()
-export class WebhookOutbox implements EventOutbox {
+export class WebhookOutbox implements EventOutbox, EntitySubscriberInterface {
   private readonly global: GlobalTarget | null;
+  /** Transactions that wrote delivery rows and have not ended yet. */
+  private readonly writing = new Set<QueryRunner>();
+  private committed: () => void = () => undefined;
 
   constructor(
     private readonly deliveries: WebhookDeliveryRepository,
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'webhook'>,
+    @InjectDataSource() dataSource: DataSource,
   ) {
     this.global = config.webhook ? { url: config.webhook.url, secret: config.webhook.secret ?? null, events: config.webhook.events } : null;
+    dataSource.subscribers.push(this);
   }
 
-  /** Set when a row was written since the worker last looked: the next published event wakes it. */
-  written = false;
+  /** `listener` is called each time delivery rows were committed. */
+  onCommitted(listener: () => void): void {
+    this.committed = listener;
+  }
 
   async record<E extends DurableEventName>(manager: EntityManager, sessionId: string, event: E, payload: DurableEvents[E]): Promise<void> {
-    if ((await this.deliveries.enqueue(manager, sessionId, event, pgSafeJson(payload), this.global)) > 0) this.written = true;
+    this.wrote(manager, await this.deliveries.enqueue(manager, sessionId, event, pgSafeJson(payload), this.global));
+  }
+
+  async recordAll<E extends DurableEventName>(manager: EntityManager, sessionId: string, event: E, payloads: readonly DurableEvents[E][]): Promise<void> {
+    if (payloads.length === 0) return;
+    this.wrote(manager, await this.deliveries.enqueueAll(manager, sessionId, event, pgSafeJson(payloads), this.global));
   }
 
   async forgetMessages(manager: EntityManager, sessionId: string): Promise<void> {
     await this.deliveries.deleteMessageEvents(manager, sessionId);
   }
 
-  async recordAll<E extends DurableEventName>(manager: EntityManager, sessionId: string, event: E, payloads: readonly DurableEvents[E][]): Promise<void> {
-    if (payloads.length === 0) return;
-    if ((await this.deliveries.enqueueAll(manager, sessionId, event, pgSafeJson(payloads), this.global)) > 0) this.written = true;
+  afterTransactionCommit({ queryRunner }: TransactionCommitEvent): void {
+    // A savepoint released is not a commit: the rows show once the whole transaction commits.
+    if (queryRunner.isTransactionActive || !this.writing.delete(queryRunner)) return;
+    this.committed();
+  }
+
+  afterTransactionRollback({ queryRunner }: TransactionRollbackEvent): void {
+    if (!queryRunner.isTransactionActive) this.writing.delete(queryRunner);
+  }
+
+  private wrote(manager: EntityManager, rows: number): void {
+    if (rows === 0) return;
+    const runner = manager.queryRunner;
+    // Outside a transaction the insert committed on its own.
+    if (runner?.isTransactionActive) this.writing.add(runner);
+    else this.committed();
   }
 }

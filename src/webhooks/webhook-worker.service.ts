@@ -3,7 +3,6 @@ import { Counter, Gauge } from 'prom-client';
 import { APP_CONFIG, AppConfig, WebhookDeliveryConfig } from '../config/app-config';
 import { errorText } from '../common/error-text';
 import { MetricsService } from '../metrics/metrics.service';
-import { EventPublisher } from '../whatsapp/event-publisher';
 import { WebhookOutbox } from './webhook-outbox';
 import { DeliveryRow, WebhookDeliveryRepository } from './webhook-delivery.repository';
 import { SendOutcome, sendWebhook, webhookSignature } from './webhook-sender';
@@ -27,16 +26,15 @@ export function retryDelayMs(config: Pick<WebhookDeliveryConfig, 'retryBaseMs'>,
 
 /**
  * Sends what the outbox holds: takes due deliveries (see WebhookDeliveryRepository.claim), POSTs
- * them signed, records each attempt. Woken by every event published once the outbox wrote a row (a subscriber of the
- * publisher), by a delivery ending, and at the time the first pending
- * one becomes due; without anything to do it looks once a minute.
+ * them signed, records each attempt. Woken when the outbox's rows are committed, when a delivery
+ * ends, and at the time the first pending one becomes due; with nothing to do it looks once a
+ * minute (rows another instance wrote and could not send).
  */
 @Injectable()
 export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WebhookWorker.name);
   private readonly config: WebhookDeliveryConfig;
   private readonly inFlight = new Set<Promise<void>>();
-  private unsubscribe: (() => void) | undefined;
   private resume: (() => void) | undefined;
   private wanted = false;
   private stopped = false;
@@ -45,7 +43,6 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
 
   constructor(
     private readonly deliveries: WebhookDeliveryRepository,
-    private readonly publisher: EventPublisher,
     private readonly outbox: WebhookOutbox,
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'webhookDelivery'>,
     metrics: MetricsService,
@@ -74,18 +71,14 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   onApplicationBootstrap(): void {
-    // An event is published once its change, and its outbox rows, are committed (a run's `sync_chats`
-    // once its chat's catch-up messages are).
-    this.unsubscribe = this.publisher.subscribe(() => {
-      if (this.outbox.written) this.wake();
-    });
+    this.outbox.onCommitted(() => this.wake());
     this.loop = this.run();
   }
 
   /** Stops taking deliveries and waits for those in flight (at most their timeout). */
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    this.unsubscribe?.();
+    this.outbox.onCommitted(() => undefined);
     this.wake();
     await this.loop;
     await Promise.allSettled([...this.inFlight]);
@@ -100,7 +93,6 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
   private async run(): Promise<void> {
     while (!this.stopped) {
       this.wanted = false;
-      this.outbox.written = false;
       const free = CONCURRENCY - this.inFlight.size;
       let claimed: DeliveryRow[] = [];
       let sleepMs = IDLE_POLL_MS;
