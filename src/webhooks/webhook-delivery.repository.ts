@@ -56,10 +56,11 @@ const ENQUEUE_ALL_SQL = `
   ORDER BY t.url, p.n`;
 
 /**
- * The oldest pending delivery of each (session, URL), when it is due and no worker holds it: at most
- * `$1` of them, oldest first, locked so that no other worker (of this or another instance) takes the
- * same, and leased for `$2` ms. A queue whose head is held or not yet due sends nothing meanwhile,
- * which keeps each queue in the order its events happened.
+ * The oldest pending delivery of each (session, URL) queue, when it is due and no worker holds a
+ * delivery of that queue: at most `$1` of them, oldest first, locked so that no other worker (of
+ * this or another instance) takes the same, and leased for `$2` ms. A queue whose head is not yet
+ * due, or with a delivery in flight (a retried one that went back to the head while a later one
+ * was being sent, say), sends nothing meanwhile: each queue goes one at a time, in event order.
  */
 const CLAIM_SQL = `
   WITH heads AS (
@@ -68,6 +69,10 @@ const CLAIM_SQL = `
   ), claimed AS (
     SELECT d.id FROM webhook_deliveries d JOIN heads h ON h.id = d.id
     WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.lease_until IS NULL OR d.lease_until < now())
+      AND NOT EXISTS (
+        SELECT 1 FROM webhook_deliveries o
+        WHERE o.session_id = d.session_id AND o.url = d.url AND o.status = 'pending' AND o.lease_until >= now()
+      )
     ORDER BY d.seq LIMIT $1
     FOR UPDATE OF d SKIP LOCKED
   )
@@ -77,20 +82,40 @@ const CLAIM_SQL = `
   RETURNING d.*`;
 
 /**
+ * When the first queue that cannot send now may send: its head due, and no delivery of it leased
+ * (a lease that ran out no longer counts). Rows behind a head do not count: they wait for it.
+ */
+const NEXT_CHANCE_SQL = `
+  WITH heads AS (
+    SELECT DISTINCT ON (session_id, url) session_id, url, next_attempt_at, lease_until FROM webhook_deliveries
+    WHERE status = 'pending' ORDER BY session_id, url, seq
+  ), leased AS (
+    SELECT session_id, url, max(lease_until) AS until FROM webhook_deliveries
+    WHERE status = 'pending' AND lease_until >= now() GROUP BY session_id, url
+  )
+  SELECT min(GREATEST(h.next_attempt_at, COALESCE(l.until, h.next_attempt_at))) AS at
+  FROM heads h LEFT JOIN leased l ON l.session_id = h.session_id AND l.url = h.url`;
+
+/**
  * An attempt's outcome, recorded with the attempt, by the worker that holds the lease (`attempts`
  * as it claimed it): delivered, or pending again after `$7` ms, or failed once `$6` attempts ran out.
+ * `$9`: the attempt was cut short by a shutdown; it does not count, and the delivery is due at once.
+ * Nothing is written for a delivery deleted meanwhile (a purge).
  */
 const FINISH_SQL = `
-  WITH attempt AS (
-    INSERT INTO webhook_attempts (delivery_id, status_code, error, duration_ms) VALUES ($1, $2, $3, $4)
+  WITH done AS (
+    UPDATE webhook_deliveries SET
+      status = CASE WHEN $5::boolean THEN 'delivered' WHEN NOT $9::boolean AND attempts >= $6::int THEN 'failed' ELSE 'pending' END,
+      delivered_at = CASE WHEN $5::boolean THEN now() END,
+      attempts = CASE WHEN $9::boolean AND NOT $5::boolean THEN attempts - 1 ELSE attempts END,
+      next_attempt_at = CASE WHEN $5::boolean THEN next_attempt_at WHEN $9::boolean THEN now() ELSE now() + $7::int * interval '1 millisecond' END,
+      lease_until = NULL, last_status_code = $2, last_error = $3
+    WHERE id = $1 AND attempts = $8 AND status = 'pending'
+    RETURNING id, status
+  ), attempt AS (
+    INSERT INTO webhook_attempts (delivery_id, status_code, error, duration_ms) SELECT id, $2, $3, $4 FROM done
   )
-  UPDATE webhook_deliveries SET
-    status = CASE WHEN $5::boolean THEN 'delivered' WHEN attempts >= $6::int THEN 'failed' ELSE 'pending' END,
-    delivered_at = CASE WHEN $5::boolean THEN now() END,
-    next_attempt_at = CASE WHEN $5::boolean THEN next_attempt_at ELSE now() + $7::int * interval '1 millisecond' END,
-    lease_until = NULL, last_status_code = $2, last_error = $3
-  WHERE id = $1 AND attempts = $8 AND status = 'pending'
-  RETURNING status`;
+  SELECT status FROM done`;
 
 const LIST_SQL = `
   SELECT * FROM webhook_deliveries
@@ -121,9 +146,7 @@ export class WebhookDeliveryRepository {
 
   /** When the first pending delivery that cannot be taken now may be taken (due, lease run out); `null`: none pending. */
   async nextChance(): Promise<Date | null> {
-    const [row] = (await this.dataSource.query(
-      `SELECT min(GREATEST(next_attempt_at, COALESCE(lease_until, next_attempt_at))) AS at FROM webhook_deliveries WHERE status = 'pending'`,
-    )) as [{ at: Date | null }];
+    const [row] = (await this.dataSource.query(NEXT_CHANCE_SQL)) as [{ at: Date | null }];
     return row.at;
   }
 
@@ -135,11 +158,11 @@ export class WebhookDeliveryRepository {
   /** The status the delivery has after this attempt, or `null` when this worker no longer held it. */
   async finish(
     delivery: Pick<DeliveryRow, 'id' | 'attempts'>,
-    outcome: { delivered: boolean; statusCode: number | null; error: string | null; durationMs: number },
+    outcome: { delivered: boolean; statusCode: number | null; error: string | null; durationMs: number; interrupted: boolean },
     maxAttempts: number,
     retryInMs: number,
   ): Promise<DeliveryStatus | null> {
-    const [rows] = (await this.dataSource.query(FINISH_SQL, [
+    const rows = (await this.dataSource.query(FINISH_SQL, [
       delivery.id,
       outcome.statusCode,
       outcome.error,
@@ -148,7 +171,8 @@ export class WebhookDeliveryRepository {
       maxAttempts,
       retryInMs,
       delivery.attempts,
-    ])) as [Array<{ status: DeliveryStatus }>, number];
+      outcome.interrupted,
+    ])) as Array<{ status: DeliveryStatus }>;
     return rows[0]?.status ?? null;
   }
 

@@ -6,6 +6,9 @@ export type WebhookEventName = (typeof WEBHOOK_EVENT_NAMES)[number];
 export const WEBHOOK_URL_MAX_LENGTH = 2048;
 export const WEBHOOK_SECRET_MAX_LENGTH = 256;
 
+/** C0 controls and DEL. */
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
 /**
  * Why `value` cannot be a webhook URL, or `null` when it can: an absolute http(s) URL, without
  * credentials (a user or password in it would be stored and logged as part of the URL; a receiver
@@ -13,6 +16,8 @@ export const WEBHOOK_SECRET_MAX_LENGTH = 256;
  */
 export function webhookUrlProblem(value: string): string | null {
   if (value.length > WEBHOOK_URL_MAX_LENGTH) return `must be at most ${WEBHOOK_URL_MAX_LENGTH} characters`;
+  // The URL parser would drop or encode them, so the stored URL would not be the one posted to.
+  if (CONTROL_CHARACTERS.test(value)) return 'must not contain control characters (tab, line breaks, NUL...)';
   let url: URL;
   try {
     url = new URL(value);

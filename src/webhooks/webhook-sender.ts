@@ -11,7 +11,12 @@ export interface SendOutcome {
   statusCode: number | null;
   error: string | null;
   durationMs: number;
+  /** Cut short by `signal` (a shutdown): the attempt does not count. */
+  interrupted: boolean;
 }
+
+/** Why an attempt cut short by its signal ended. */
+const INTERRUPTED = 'interrupted: the service is shutting down';
 
 /** How much of an answer's body is read (and dropped) before the connection is let go. */
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -31,15 +36,14 @@ export function sendWebhook(
   url: string,
   body: string,
   headers: Record<string, string>,
-  options: { timeoutMs: number; allowPrivate: boolean },
+  options: { timeoutMs: number; allowPrivate: boolean; signal?: AbortSignal },
 ): Promise<SendOutcome> {
   const started = Date.now();
-  const outcome = (statusCode: number | null, error: string | null): SendOutcome => ({
-    delivered: error === null && statusCode !== null && statusCode >= 200 && statusCode < 300,
-    statusCode,
-    error,
-    durationMs: Date.now() - started,
-  });
+  let interrupted = false;
+  const outcome = (statusCode: number | null, error: string | null): SendOutcome =>
+    interrupted
+      ? { delivered: false, statusCode, error: INTERRUPTED, durationMs: Date.now() - started, interrupted }
+      : { delivered: error === null && statusCode !== null && statusCode >= 200 && statusCode < 300, statusCode, error, durationMs: Date.now() - started, interrupted };
   return new Promise<SendOutcome>((resolve) => {
     const target = new URL(url);
     const host = target.hostname.replace(/^\[|\]$/g, '');
@@ -72,6 +76,13 @@ export function sendWebhook(
       },
     );
     const timer = setTimeout(() => request.destroy(new Error(`no answer within ${options.timeoutMs} ms`)), options.timeoutMs);
+    const interrupt = () => {
+      interrupted = true;
+      request.destroy(new Error(INTERRUPTED));
+    };
+    if (options.signal?.aborted) interrupt();
+    options.signal?.addEventListener('abort', interrupt, { once: true });
+    request.once('close', () => options.signal?.removeEventListener('abort', interrupt));
     request.on('error', (error) => {
       clearTimeout(timer);
       resolve(outcome(null, error.message));

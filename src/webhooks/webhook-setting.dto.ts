@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayNotEmpty, ArrayUnique, IsArray, IsIn, IsOptional, IsString, Length, Validate, ValidationArguments, ValidatorConstraint, ValidatorConstraintInterface } from 'class-validator';
+import { ArrayNotEmpty, ArrayUnique, IsArray, IsIn, IsOptional, IsString, Length, Matches, Validate, ValidationArguments, ValidatorConstraint, ValidatorConstraintInterface } from 'class-validator';
 import { WEBHOOK_EVENT_NAMES, WEBHOOK_SECRET_MAX_LENGTH, WebhookEventName, webhookUrlProblem } from './webhook-rules';
 import { WebhookSettingView } from './webhook-setting.view';
 
@@ -25,6 +25,8 @@ export class WebhookSettingBody {
 
   @ApiPropertyOptional({ description: `Signs every delivery (HMAC-SHA256); 1-${WEBHOOK_SECRET_MAX_LENGTH} characters. Never answered.` })
   @IsOptional()
+  // PostgreSQL cannot store a NUL in text.
+  @Matches(/^[^\u0000]*$/, { message: 'secret must not contain a NUL character' })
   @Length(1, WEBHOOK_SECRET_MAX_LENGTH, { message: `secret must be 1 to ${WEBHOOK_SECRET_MAX_LENGTH} characters` })
   @IsString({ message: 'secret must be a string' })
   secret?: string;

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { APP_CONFIG, AppConfig, WebhookDeliveryConfig } from '../config/app-config';
 import { errorText } from '../common/error-text';
@@ -18,6 +18,8 @@ const IDLE_POLL_MS = 60_000;
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
 /** A lease outlives the attempt's timeout by this much before another worker may take the row. */
 const LEASE_MARGIN_MS = 5000;
+/** How long a shutdown lets deliveries in flight finish before it cuts them short. */
+const SHUTDOWN_GRACE_MS = 3000;
 
 /** The delay before attempt `attempts + 1`: the base, doubled per attempt made, capped. */
 export function retryDelayMs(config: Pick<WebhookDeliveryConfig, 'retryBaseMs'>, attempts: number): number {
@@ -31,7 +33,7 @@ export function retryDelayMs(config: Pick<WebhookDeliveryConfig, 'retryBaseMs'>,
  * minute (rows another instance wrote and could not send).
  */
 @Injectable()
-export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookWorker.name);
   private readonly config: WebhookDeliveryConfig;
   private readonly inFlight = new Set<Promise<void>>();
@@ -40,6 +42,8 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
   private stopped = false;
   private loop: Promise<void> = Promise.resolve();
   private readonly outcomes: Counter<'outcome'>;
+  /** Aborted at shutdown: attempts still in flight then are cut short. */
+  private readonly shutdown = new AbortController();
 
   constructor(
     private readonly deliveries: WebhookDeliveryRepository,
@@ -75,13 +79,22 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
     this.loop = this.run();
   }
 
-  /** Stops taking deliveries and waits for those in flight (at most their timeout). */
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Before the database closes: stops taking deliveries, gives those in flight SHUTDOWN_GRACE_MS to
+   * end, then cuts the rest short (their attempts do not count, and they are due at once for the
+   * next start or another instance), and records every outcome.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     this.outbox.onCommitted(() => undefined);
     this.wake();
     await this.loop;
-    await Promise.allSettled([...this.inFlight]);
+    const ended = Promise.allSettled([...this.inFlight]);
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([ended, new Promise<void>((resolve) => (grace = setTimeout(resolve, SHUTDOWN_GRACE_MS)))]);
+    clearTimeout(grace);
+    this.shutdown.abort();
+    await ended;
   }
 
   /** Look for due deliveries now (a retry was asked for, an event was published). */
@@ -138,11 +151,12 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
     const timestamp = String(Math.floor(Date.now() / 1000));
     const headers: Record<string, string> = { 'x-webhook-id': delivery.id, 'x-webhook-timestamp': timestamp };
     if (delivery.secret) headers['x-webhook-signature'] = webhookSignature(delivery.secret, timestamp, body);
-    const sent: SendOutcome = await sendWebhook(delivery.url, body, headers, this.config);
+    const sent: SendOutcome = await sendWebhook(delivery.url, body, headers, { ...this.config, signal: this.shutdown.signal });
     const log = { sessionId: delivery.session_id };
     try {
       const status = await this.deliveries.finish(delivery, sent, this.config.maxAttempts, retryDelayMs(this.config, delivery.attempts));
       if (status === 'delivered') this.outcomes.inc({ outcome: 'delivered' });
+      else if (sent.interrupted) this.logger.log(`webhook ${delivery.event} ${delivery.id}: cut short by the shutdown, due again at the next start`, log);
       else if (status === 'pending') {
         this.outcomes.inc({ outcome: 'retrying' });
         this.logger.warn(`webhook ${delivery.event} ${delivery.id}: attempt ${delivery.attempts} failed (${sent.error}), retrying`, log);

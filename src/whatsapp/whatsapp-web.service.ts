@@ -210,7 +210,9 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     } catch (error) {
       const message = errorText(error);
       const status = error instanceof SyncInterruptedError ? 'interrupted' : 'failed';
-      this.logger.error(`sync ${status} at chat ${run.progress.currentChat}/${run.progress.nChats}: ${message}`, log);
+      // A session stopped, deleted or restarted, or a shutdown, ends a run without a fault.
+      const expected = error instanceof SessionNotReadyError || error instanceof SyncInterruptedError;
+      this.logger[expected ? 'warn' : 'error'](`sync ${status} at chat ${run.progress.currentChat}/${run.progress.nChats}: ${message}`, log);
       run.failed(status, message);
       await this.recordOutcome(run);
       run.announceFailure();
