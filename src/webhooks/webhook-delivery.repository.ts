@@ -56,23 +56,38 @@ const ENQUEUE_ALL_SQL = `
   ORDER BY t.url, p.n`;
 
 /**
- * The oldest pending delivery of each (session, URL) queue, when it is due and no worker holds a
- * delivery of that queue: at most `$1` of them, oldest first, locked so that no other worker (of
- * this or another instance) takes the same, and leased for `$2` ms. A queue whose head is not yet
- * due, or with a delivery in flight (a retried one that went back to the head while a later one
- * was being sent, say), sends nothing meanwhile: each queue goes one at a time, in event order.
+ * The head (lowest `seq` pending) of every (session, URL) queue, found by jumping from queue to
+ * queue on ix_webhook_deliveries_queue: one index probe a queue, however long the backlogs (a
+ * `DISTINCT ON` would read every pending row, at every look).
+ */
+const HEADS_SQL = `
+  WITH RECURSIVE queues AS (
+    (SELECT session_id, url, seq FROM webhook_deliveries WHERE status = 'pending' ORDER BY session_id, url, seq LIMIT 1)
+    UNION ALL
+    SELECT n.session_id, n.url, n.seq FROM queues q CROSS JOIN LATERAL (
+      SELECT session_id, url, seq FROM webhook_deliveries
+      WHERE status = 'pending' AND (session_id, url) > (q.session_id, q.url)
+      ORDER BY session_id, url, seq LIMIT 1
+    ) n
+  )`;
+
+/** Whether the queue of `d` has a delivery in flight (ix_webhook_deliveries_leased: a lease that ran out does not count). */
+const QUEUE_BUSY_SQL = `EXISTS (
+  SELECT 1 FROM webhook_deliveries o
+  WHERE o.session_id = d.session_id AND o.url = d.url AND o.status = 'pending' AND o.lease_until IS NOT NULL AND o.lease_until >= now()
+)`;
+
+/**
+ * The heads that may go now: due, and no delivery of their queue in flight (a retried one that
+ * went back to the head while a later one was being sent, say). At most `$1` of them, oldest first,
+ * locked so that no other worker (of this or another instance) takes the same, and leased for `$2`
+ * ms. Each queue goes one at a time, in event order.
  */
 const CLAIM_SQL = `
-  WITH heads AS (
-    SELECT DISTINCT ON (session_id, url) id FROM webhook_deliveries
-    WHERE status = 'pending' ORDER BY session_id, url, seq
-  ), claimed AS (
-    SELECT d.id FROM webhook_deliveries d JOIN heads h ON h.id = d.id
-    WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND (d.lease_until IS NULL OR d.lease_until < now())
-      AND NOT EXISTS (
-        SELECT 1 FROM webhook_deliveries o
-        WHERE o.session_id = d.session_id AND o.url = d.url AND o.status = 'pending' AND o.lease_until >= now()
-      )
+  ${HEADS_SQL}, claimed AS (
+    SELECT d.id FROM webhook_deliveries d
+    WHERE d.seq = ANY (ARRAY(SELECT seq FROM queues)) AND d.status = 'pending' AND d.next_attempt_at <= now()
+      AND NOT ${QUEUE_BUSY_SQL}
     ORDER BY d.seq LIMIT $1
     FOR UPDATE OF d SKIP LOCKED
   )
@@ -82,25 +97,27 @@ const CLAIM_SQL = `
   RETURNING d.*`;
 
 /**
- * When the first queue that cannot send now may send: its head due, and no delivery of it leased
- * (a lease that ran out no longer counts). Rows behind a head do not count: they wait for it.
+ * When the first queue that cannot send now may send: its head due, and its delivery in flight
+ * ended or its lease run out. Rows behind a head do not count: they wait for it.
  */
 const NEXT_CHANCE_SQL = `
-  WITH heads AS (
-    SELECT DISTINCT ON (session_id, url) session_id, url, next_attempt_at, lease_until FROM webhook_deliveries
-    WHERE status = 'pending' ORDER BY session_id, url, seq
-  ), leased AS (
-    SELECT session_id, url, max(lease_until) AS until FROM webhook_deliveries
-    WHERE status = 'pending' AND lease_until >= now() GROUP BY session_id, url
-  )
-  SELECT min(GREATEST(h.next_attempt_at, COALESCE(l.until, h.next_attempt_at))) AS at
-  FROM heads h LEFT JOIN leased l ON l.session_id = h.session_id AND l.url = h.url`;
+  ${HEADS_SQL}
+  SELECT min(GREATEST(d.next_attempt_at, COALESCE((
+    SELECT max(o.lease_until) FROM webhook_deliveries o
+    WHERE o.session_id = d.session_id AND o.url = d.url AND o.status = 'pending' AND o.lease_until IS NOT NULL AND o.lease_until >= now()
+  ), d.next_attempt_at))) AS at
+  FROM webhook_deliveries d WHERE d.seq = ANY (ARRAY(SELECT seq FROM queues))`;
 
 /**
  * An attempt's outcome, recorded with the attempt, by the worker that holds the lease (`attempts`
  * as it claimed it): delivered, or pending again after `$7` ms, or failed once `$6` attempts ran out.
  * `$9`: the attempt was cut short by a shutdown; it does not count, and the delivery is due at once.
  * Nothing is written for a delivery deleted meanwhile (a purge).
+ *
+ * With `$10`, once the delivery left its queue (delivered or failed), the queue's next delivery is
+ * claimed in the same statement when it is due (leased for `$11` ms, as CLAIM_SQL does): a busy
+ * queue costs one statement per delivery. (`next` sees the table as it was before `done`, where the
+ * finished delivery is still pending: it is left out by its id.)
  */
 const FINISH_SQL = `
   WITH done AS (
@@ -111,11 +128,21 @@ const FINISH_SQL = `
       next_attempt_at = CASE WHEN $5::boolean THEN next_attempt_at WHEN $9::boolean THEN now() ELSE now() + $7::int * interval '1 millisecond' END,
       lease_until = NULL, last_status_code = $2, last_error = $3
     WHERE id = $1 AND attempts = $8 AND status = 'pending'
-    RETURNING id, status
+    RETURNING id, status, session_id, url
   ), attempt AS (
     INSERT INTO webhook_attempts (delivery_id, status_code, error, duration_ms) SELECT id, $2, $3, $4 FROM done
+  ), next AS (
+    SELECT n.id FROM webhook_deliveries n JOIN done ON n.session_id = done.session_id AND n.url = done.url
+    WHERE $10::boolean AND done.status <> 'pending' AND n.id <> done.id AND n.status = 'pending'
+    ORDER BY n.seq LIMIT 1
+    FOR UPDATE OF n SKIP LOCKED
+  ), claimed AS (
+    UPDATE webhook_deliveries d
+    SET lease_until = now() + $11::int * interval '1 millisecond', attempts = d.attempts + 1, last_attempt_at = now()
+    FROM next WHERE d.id = next.id AND d.next_attempt_at <= now() AND (d.lease_until IS NULL OR d.lease_until < now())
+    RETURNING d.*
   )
-  SELECT status FROM done`;
+  SELECT done.status AS finished, c.* FROM done LEFT JOIN claimed c ON true`;
 
 const LIST_SQL = `
   SELECT * FROM webhook_deliveries
@@ -155,13 +182,17 @@ export class WebhookDeliveryRepository {
     return rows;
   }
 
-  /** The status the delivery has after this attempt, or `null` when this worker no longer held it. */
+  /**
+   * The status the delivery has after this attempt (`null` when this worker no longer held it), and
+   * with `leaseNextMs`, the queue's next delivery, claimed, when it may go now.
+   */
   async finish(
     delivery: Pick<DeliveryRow, 'id' | 'attempts'>,
     outcome: { delivered: boolean; statusCode: number | null; error: string | null; durationMs: number; interrupted: boolean },
     maxAttempts: number,
     retryInMs: number,
-  ): Promise<DeliveryStatus | null> {
+    leaseNextMs: number | null,
+  ): Promise<{ status: DeliveryStatus | null; next: DeliveryRow | null }> {
     const rows = (await this.dataSource.query(FINISH_SQL, [
       delivery.id,
       outcome.statusCode,
@@ -172,8 +203,13 @@ export class WebhookDeliveryRepository {
       retryInMs,
       delivery.attempts,
       outcome.interrupted,
-    ])) as Array<{ status: DeliveryStatus }>;
-    return rows[0]?.status ?? null;
+      leaseNextMs !== null,
+      leaseNextMs ?? 0,
+    ])) as Array<DeliveryRow & { finished: DeliveryStatus }>;
+    const [row] = rows;
+    if (!row) return { status: null, next: null };
+    const { finished, ...next } = row;
+    return { status: finished, next: next.id ? next : null };
   }
 
   /** Newest first, strictly before `beforeSeq`. */

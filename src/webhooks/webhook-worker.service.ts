@@ -18,6 +18,8 @@ const IDLE_POLL_MS = 60_000;
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
 /** A lease outlives the attempt's timeout by this much before another worker may take the row. */
 const LEASE_MARGIN_MS = 5000;
+/** The shortest time between two looks for due deliveries. */
+const MIN_LOOK_GAP_MS = 20;
 /** How long a shutdown lets deliveries in flight finish before it cuts them short. */
 const SHUTDOWN_GRACE_MS = 3000;
 
@@ -39,6 +41,7 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
   private readonly inFlight = new Set<Promise<void>>();
   private resume: (() => void) | undefined;
   private wanted = false;
+  private lastLook = 0;
   private stopped = false;
   private loop: Promise<void> = Promise.resolve();
   private readonly outcomes: Counter<'outcome'>;
@@ -105,6 +108,11 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
 
   private async run(): Promise<void> {
     while (!this.stopped) {
+      // Commits wake the worker up to hundreds of times a second; one look per gap serves them all
+      // (a busy queue needs none: its deliveries follow one another, see deliver()).
+      const gap = this.lastLook + MIN_LOOK_GAP_MS - Date.now();
+      if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap));
+      this.lastLook = Date.now();
       this.wanted = false;
       const free = CONCURRENCY - this.inFlight.size;
       let claimed: DeliveryRow[] = [];
@@ -146,7 +154,14 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
     });
   }
 
-  private async deliver(delivery: DeliveryRow): Promise<void> {
+  /** Sends `first`, then, as long as its queue's next delivery can go at once, that one, and so on. */
+  private async deliver(first: DeliveryRow): Promise<void> {
+    let delivery: DeliveryRow | null = first;
+    while (delivery) delivery = await this.attempt(delivery);
+  }
+
+  /** One attempt, recorded; answers the queue's next delivery when it was claimed with the record. */
+  private async attempt(delivery: DeliveryRow): Promise<DeliveryRow | null> {
     const body = JSON.stringify({ id: delivery.id, event: delivery.event, sessionId: delivery.session_id, createdAt: delivery.created_at.toISOString(), payload: delivery.payload });
     const timestamp = String(Math.floor(Date.now() / 1000));
     const headers: Record<string, string> = { 'x-webhook-id': delivery.id, 'x-webhook-timestamp': timestamp };
@@ -154,7 +169,8 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
     const sent: SendOutcome = await sendWebhook(delivery.url, body, headers, { ...this.config, signal: this.shutdown.signal });
     const log = { sessionId: delivery.session_id };
     try {
-      const status = await this.deliveries.finish(delivery, sent, this.config.maxAttempts, retryDelayMs(this.config, delivery.attempts));
+      const leaseNextMs = this.stopped ? null : this.config.timeoutMs + LEASE_MARGIN_MS;
+      const { status, next } = await this.deliveries.finish(delivery, sent, this.config.maxAttempts, retryDelayMs(this.config, delivery.attempts), leaseNextMs);
       if (status === 'delivered') this.outcomes.inc({ outcome: 'delivered' });
       else if (sent.interrupted) this.logger.log(`webhook ${delivery.event} ${delivery.id}: cut short by the shutdown, due again at the next start`, log);
       else if (status === 'pending') {
@@ -164,9 +180,11 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
         this.outcomes.inc({ outcome: 'failed' });
         this.logger.error(`webhook ${delivery.event} ${delivery.id}: failed after ${delivery.attempts} attempts (${sent.error})`, log);
       }
+      return next;
     } catch (error) {
       // The outcome is not recorded: the lease runs out and the delivery is attempted again.
       this.logger.warn(`webhook ${delivery.id}: attempt not recorded (${errorText(error)})`, log);
+      return null;
     }
   }
 }

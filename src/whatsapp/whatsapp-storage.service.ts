@@ -47,6 +47,8 @@ export interface ChangeResult {
 /** Rows per upsert statement at most (huge rows end a batch earlier: see BATCH_MAX_JSON_CHARS). */
 export const CHAT_BATCH_SIZE = 500;
 export const MESSAGE_BATCH_SIZE = 2000;
+/** Live messages stored in one transaction at most. */
+const LIVE_BATCH_MAX = 500;
 
 /**
  * The one way in to stored chats and messages: what a row may hold, batches, and which writes share
@@ -62,6 +64,8 @@ export const MESSAGE_BATCH_SIZE = 2000;
 @Injectable()
 export class WhatsappStorageService {
   private readonly messageWrites = new KeyedSerial();
+  /** Per session, the live messages waiting for their write, which a message arriving now joins. */
+  private readonly liveBatches = new Map<string, LiveBatch>();
   private readonly keepRevokedBody: boolean;
 
   constructor(
@@ -118,7 +122,7 @@ export class WhatsappStorageService {
     onProgress?: MessagesProgress,
   ): Promise<number> {
     const prepared = this.prepareMessages(sessionId, chatId, messages);
-    const { held } = await this.messageWrites.run(sessionId, () => this.upsertPrepared(prepared));
+    const { held } = await this.exclusive(sessionId, () => this.upsertPrepared(prepared));
     await onProgress?.(held);
     return held;
   }
@@ -138,6 +142,7 @@ export class WhatsappStorageService {
    * the run keeps apart those that share a message id.
    */
   writeMessages(prepared: PreparedMessages): Promise<MessagesWritten> {
+    this.liveBatches.delete(prepared.sessionId);
     return this.messageWrites.runShared(prepared.sessionId, () => this.upsertPrepared(prepared));
   }
 
@@ -186,20 +191,58 @@ export class WhatsappStorageService {
 
   /**
    * Stores one live message, with a placeholder chat row when the chat was never synced, and answers
-   * it as stored (with the changes that were waiting for it, and its reactions).
+   * it as stored (with the changes that were waiting for it, and its reactions). Messages that
+   * arrive while the session's previous write runs are stored together, in one transaction, after
+   * it (see LiveBatch): under load a message costs a share of a few statements, not a transaction.
    */
-  async saveLiveMessage(sessionId: string, message: WaMessage): Promise<MessageView | null> {
-    if (!isStorableChatId(message.chatId)) throw new Error(unstorableChatIdText(message.chatId));
-    return this.messageWrites.run(sessionId, () =>
-      this.dataSource.transaction(async (manager) => {
-        await this.chatRows.insertStub(sessionId, pgSafeText(message.chatId), message.chatId.endsWith('@g.us'), pgSafeTimestamp(message.timestamp), manager);
-        const { inserted } = await this.messageRows.upsert(sessionId, pgSafeText(message.chatId), pgSafeJson([toMessageRow(message)]), this.keepRevokedBody, manager);
-        const view = await this.messageView(sessionId, message.id, manager);
-        // First stored now: the outbox's `message`, committed with the row (a repeat sends none).
-        if (view && inserted > 0) await this.outbox.record(manager, sessionId, 'message', { sessionId, message: view, source: 'live' });
-        return view;
-      }),
-    );
+  saveLiveMessage(sessionId: string, message: WaMessage): Promise<MessageView | null> {
+    if (!isStorableChatId(message.chatId)) return Promise.reject(new Error(unstorableChatIdText(message.chatId)));
+    const open = this.liveBatches.get(sessionId);
+    if (open && open.messages.length < LIVE_BATCH_MAX) return open.add(message);
+    const batch = new LiveBatch();
+    this.liveBatches.set(sessionId, batch);
+    const result = batch.add(message);
+    void this.messageWrites.run(sessionId, () => {
+      // From now on, messages form the next batch.
+      if (this.liveBatches.get(sessionId) === batch) this.liveBatches.delete(sessionId);
+      return batch.settle(() => this.writeLiveBatch(sessionId, batch.messages));
+    });
+    return result;
+  }
+
+  /** One transaction: the messages' chats and rows, their `message` outbox events (new rows only, in arrival order). */
+  private writeLiveBatch(sessionId: string, messages: readonly WaMessage[]): Promise<Array<MessageView | null>> {
+    return this.dataSource.transaction(async (manager) => {
+      const byChat = new Map<string, WaMessage[]>();
+      for (const message of messages) {
+        const chatId = pgSafeText(message.chatId);
+        const list = byChat.get(chatId);
+        if (list) list.push(message);
+        else byChat.set(chatId, [message]);
+      }
+      const inserted = new Set<string>();
+      for (const [chatId, ofChat] of byChat) {
+        const newest = ofChat.reduce((a, b) => ((pgSafeTimestamp(b.timestamp) ?? 0) > (pgSafeTimestamp(a.timestamp) ?? 0) ? b : a));
+        await this.chatRows.insertStub(sessionId, chatId, chatId.endsWith('@g.us'), pgSafeTimestamp(newest.timestamp), manager);
+        const rows = pgSafeJson(lastById(ofChat).sort(byId).map(toMessageRow));
+        const written = await this.messageRows.upsertReturningNew(sessionId, chatId, rows, this.keepRevokedBody, manager);
+        for (const id of written.insertedIds) inserted.add(id);
+      }
+      const ids = [...new Set(messages.map((m) => pgSafeText(m.id)))];
+      const stored = await this.changeRows.findMessages(sessionId, ids, manager);
+      const reactions = reactionsByMessage(await this.changeRows.reactionsOf(sessionId, ids, manager));
+      const views = new Map(stored.map((row) => [row.waId, messageRowToView(row, reactions)]));
+      // First stored now: the outbox's `message`, committed with the row (a repeat sends none).
+      const firsts = ids.filter((id) => inserted.has(id) && views.has(id)).map((id) => ({ sessionId, message: views.get(id)!, source: 'live' as const }));
+      await this.outbox.recordAll(manager, sessionId, 'message', firsts);
+      return messages.map((m) => views.get(pgSafeText(m.id)) ?? null);
+    });
+  }
+
+  /** An exclusive write of the session (see KeyedSerial): messages arriving after it form a batch of their own. */
+  private exclusive<T>(sessionId: string, task: () => Promise<T>): Promise<T> {
+    this.liveBatches.delete(sessionId);
+    return this.messageWrites.run(sessionId, task);
   }
 
   /** The highest ack wins; for a message not stored yet it is kept until the message arrives. */
@@ -240,7 +283,7 @@ export class WhatsappStorageService {
    * that order too, so that each view shows exactly the changes up to this one).
    */
   private change(sessionId: string, messageId: string, write: (manager: EntityManager) => Promise<ChangeOutcome>): Promise<ChangeResult> {
-    return this.messageWrites.run(sessionId, () =>
+    return this.exclusive(sessionId, () =>
       this.dataSource.transaction(async (manager) => {
         const outcome = await write(manager);
         const message = outcome === 'changed' ? await this.messageView(sessionId, messageId, manager) : null;
@@ -304,4 +347,27 @@ function storableChats(chats: readonly WaChat[]): WaChat[] {
 /** Why a chat, or a live message of it, is not stored. */
 export function unstorableChatIdText(chatId: string): string {
   return `chat id is empty or longer than ${MAX_CHAT_ID_BYTES} bytes (${Buffer.byteLength(pgSafeText(chatId), 'utf8')}); not stored`;
+}
+
+const byId = (a: WaMessage, b: WaMessage): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** Live messages written together, each caller answered with its own message's view. */
+class LiveBatch {
+  readonly messages: WaMessage[] = [];
+  private readonly waiting: Array<{ resolve: (view: MessageView | null) => void; reject: (error: unknown) => void }> = [];
+
+  add(message: WaMessage): Promise<MessageView | null> {
+    this.messages.push(message);
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  /** Runs the write and answers every caller: all with the error, if it failed. */
+  async settle(write: () => Promise<Array<MessageView | null>>): Promise<void> {
+    try {
+      const views = await write();
+      this.waiting.forEach((w, index) => w.resolve(views[index]));
+    } catch (error) {
+      for (const w of this.waiting) w.reject(error);
+    }
+  }
 }

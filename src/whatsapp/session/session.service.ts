@@ -192,7 +192,8 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     this.shuttingDown = true;
     const live = [...this.registry.all()];
     await Promise.allSettled(live.map(([, session]) => session.client.stop()));
-    await Promise.allSettled([...this.writes.values()]);
+    // What the clients reported before they stopped is stored before the database closes.
+    await Promise.allSettled([...this.writes.values(), ...[...this.liveWrites.values()].flatMap((writes) => [...writes])]);
   }
 
   private listenerFor(sessionId: string, entry: LiveSession): WhatsappClientListener {
