@@ -8,16 +8,20 @@ import { ArmName, measureEventCost } from './event-cost';
 import { seedWay } from './seed-way';
 import { ServerProcess } from './server-process';
 import { SyncMeasurement, measureSync, startReadySession } from './sync-driver';
+import { measureLiveIngest, measureLiveLatency } from './webhook-live';
+import { measureRecovery } from './webhook-recovery';
+import { measureWebhookSyncCost } from './webhook-sync-cost';
 
 /*
  * `npm run bench`: the whole sync path (server process, database, socket.io clients) against the
  * limit the machine allows, on generated simulated accounts. Prints a table, writes results.json.
  * Set BENCH_QUICK=1 for a smaller run (10x fewer messages in the scale scenario, the seed's way on
  * 1,000 rows instead of 3,000), BENCH_ONLY to a comma-separated list of scenarios (throughput, seed,
- * latency, events, scale, catchup) to run only those, BENCH_EVENT_ROUNDS for the event scenario's rounds (9).
+ * latency, events, scale, catchup, webhooks) to run only those, BENCH_EVENT_ROUNDS for the event scenario's rounds (9),
+ * BENCH_WEBHOOK_ROUNDS for the webhook sync comparison's rounds of four runs, A B B A then B A A B (2).
  */
 const QUICK = process.env.BENCH_QUICK === '1';
-const SCENARIOS = ['throughput', 'seed', 'latency', 'events', 'scale', 'catchup'] as const;
+const SCENARIOS = ['throughput', 'seed', 'latency', 'events', 'scale', 'catchup', 'webhooks'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 for (const name of ONLY) if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown scenario ${name}; known: ${SCENARIOS.join(', ')}`);
@@ -142,6 +146,38 @@ async function main(): Promise<void> {
       report('   incremental, nothing changed', `${fmt(c.unchangedMs)} ms`, `${c.unchangedFetchCalls} call into WhatsApp (the chat list)`);
       report('   full re-sync of the same state', `${fmt(c.fullMs)} ms`, `${c.fullFetchCalls} calls; the catch-up is ${ratio(c.fullMs, c.catchUpMs)} faster (target >= 20x)`);
       results.catchUp = { ...c, speedup: c.fullMs / c.catchUpMs };
+    }
+
+    if (runs('webhooks')) {
+      // 7: webhook delivery to a receiver in this process. A full sync with WEBHOOK_URL set against
+      // one without (a full run writes one sync_chats_done, no message events); live traffic's
+      // commit-to-receiver latency; a receiver down for 10 s under traffic, then up.
+      const rounds = Number(process.env.BENCH_WEBHOOK_ROUNDS ?? 2);
+      if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_WEBHOOK_ROUNDS must be a positive integer, not ${process.env.BENCH_WEBHOOK_ROUNDS}`);
+      const cost = await measureWebhookSyncCost(pg, rounds, (label, env, work) => withServer(pg, label, { ...account, ...env }, work));
+      const done = cost.runs.filter((r) => r.webhook).map((r) => r.deliveries.sync_chats_done);
+      const roundsText = cost.ratioPerRound.map((r) => r.toFixed(2)).join(', ');
+      report('7. webhooks: sync 100k, WEBHOOK_URL set', `${fmt(cost.medianWith)} msg/s`, `${ratio(cost.medianWith, cost.medianWithout)} of without (target >= 0.9x; rounds ${roundsText}); server CPU ${cost.medianServerCpu.with.toFixed(2)} s; sync_chats_done received per run: ${done.join(', ')}`);
+      report('   webhooks: sync 100k, no webhook', `${fmt(cost.medianWithout)} msg/s`, `median of ${cost.runs.length / 2} runs, the arms alternating A B B A${rounds > 1 ? ', B A A B' : ''}${rounds > 2 ? ' ...' : ''}, each a server on a fresh database; server CPU ${cost.medianServerCpu.without.toFixed(2)} s`);
+
+      // Live: 10,000 messages at 500/s (afterMs = 1000 + 2i), and the same rate with no webhook for reference.
+      const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)} ms` : 'not delivered');
+      const ingest = await measureLiveIngest(pg, { count: 2500, everyMs: 2, leadMs: 1000 }, 10_000);
+      const live = await measureLiveLatency(pg, { count: 10_000, everyMs: 2, leadMs: 1000 }, 15_000);
+      report('   webhooks: live 500/s, commit -> receiver', `p99 ${ms(live.p99Ms)}`, `p50 ${ms(live.p50Ms)}, max ${ms(live.maxMs)} (target p99 < 250 ms); over the ${fmt(live.written)} written, stored at ${fmt(live.writtenPerSecond)}/s; server CPU ${live.serverCpuSeconds.toFixed(1)} s`);
+      const lost = `lost ${fmt(live.lost)} (target 0): ${fmt(live.lostNotWritten)} not stored, ${fmt(live.lostPending)} pending, ${live.lostFailed} failed, ${live.graceMs / 1000} s after the traffic`;
+      report('   webhooks: live, delivered of 10,000', fmt(live.delivered), `${lost}; duplicates ${live.duplicates}; order ${live.orderKept ? 'kept' : `broken (${live.inversions} inversions)`}; seq ${live.seqFollowsPlay ? 'follows' : 'does not follow'} play order`);
+      report('   live 500/s stored, no webhook (reference)', `${fmt(ingest.writtenPerSecond)} msg/s`, `${fmt(ingest.stored)} of 2,500 stored: one session's live messages, one transaction each`);
+
+      // A receiver down for 10 s under 200 msg/s, back-off from 50 ms doubling, 100 attempts allowed.
+      const down = await measureRecovery(pg, { count: 2000, everyMs: 5, leadMs: 1000 }, 10_000, 50, 30_000);
+      const drainedText = down.toDrainedMs === null ? `not drained in ${down.graceMs / 1000} s` : `${fmt(down.toDrainedMs)} ms`;
+      report('   webhooks: 500 for 10 s, recovery -> drained', drainedText, `${fmt(down.deliveries)} deliveries (${fmt(down.messages)} messages), ${down.pending} pending, ${down.failed} failed; order ${down.orderKept ? 'kept' : `broken (${down.inversions} inversions)`}`);
+      const toHead = down.toHeadMs === null ? 'not delivered' : `${fmt(down.toHeadMs)} ms`;
+      const backoff = down.headLastBackoffMs === null ? '' : `, the last ${fmt(down.headLastBackoffMs)} ms`;
+      report('   recovery -> head delivered', toHead, `the head's back-off: ${down.headAttempts} attempts from base ${down.retryBaseMs} ms${backoff}; ${down.refused} answers of 500`);
+      report('   head delivered -> last delivered', `${fmt(down.drainedAfterHead)} more`, `${fmt(down.drainPerSecond)} deliveries/s, one queue`);
+      results.webhooks = { syncCost: cost, live, ingest, recovery: down };
     }
   } finally {
     await pg.stop();
