@@ -205,7 +205,7 @@ export class WhatsappStorageService {
     void this.messageWrites.run(sessionId, () => {
       // From now on, messages form the next batch.
       if (this.liveBatches.get(sessionId) === batch) this.liveBatches.delete(sessionId);
-      return batch.settle(() => this.writeLiveBatch(sessionId, batch.messages));
+      return batch.settle(() => retryingLiveWrite(() => this.writeLiveBatch(sessionId, batch.messages)));
     });
     return result;
   }
@@ -347,6 +347,24 @@ function storableChats(chats: readonly WaChat[]): WaChat[] {
 /** Why a chat, or a live message of it, is not stored. */
 export function unstorableChatIdText(chatId: string): string {
   return `chat id is empty or longer than ${MAX_CHAT_ID_BYTES} bytes (${Buffer.byteLength(pgSafeText(chatId), 'utf8')}); not stored`;
+}
+
+/**
+ * A live batch is all the messages that arrived meanwhile: a write that fails (a connection cut, the
+ * database restarting) is tried again a few times before they are given up (and logged). It is
+ * idempotent: rows are upserted, and outbox rows written only for rows it inserts.
+ */
+const LIVE_WRITE_RETRY_DELAYS_MS = [100, 400, 1600];
+
+async function retryingLiveWrite<T>(write: () => Promise<T>): Promise<T> {
+  for (const delay of LIVE_WRITE_RETRY_DELAYS_MS) {
+    try {
+      return await write();
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+  return write();
 }
 
 const byId = (a: WaMessage, b: WaMessage): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
