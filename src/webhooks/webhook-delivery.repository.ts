@@ -132,8 +132,11 @@ const FINISH_SQL = `
   ), attempt AS (
     INSERT INTO webhook_attempts (delivery_id, status_code, error, duration_ms) SELECT id, $2, $3, $4 FROM done
   ), next AS (
-    SELECT n.id FROM webhook_deliveries n JOIN done ON n.session_id = done.session_id AND n.url = done.url
-    WHERE $10::boolean AND done.status <> 'pending' AND n.id <> done.id AND n.status = 'pending'
+    -- The queue as parameters ($12, $13), not a join with done: the index scan then comes in seq
+    -- order and stops at the first row (a join made it read and sort the whole backlog).
+    SELECT n.id FROM webhook_deliveries n
+    WHERE $10::boolean AND n.session_id = $12 AND n.url = $13 AND n.status = 'pending' AND n.id <> $1
+      AND EXISTS (SELECT 1 FROM done WHERE done.status <> 'pending')
     ORDER BY n.seq LIMIT 1
     FOR UPDATE OF n SKIP LOCKED
   ), claimed AS (
@@ -187,7 +190,7 @@ export class WebhookDeliveryRepository {
    * with `leaseNextMs`, the queue's next delivery, claimed, when it may go now.
    */
   async finish(
-    delivery: Pick<DeliveryRow, 'id' | 'attempts'>,
+    delivery: Pick<DeliveryRow, 'id' | 'attempts' | 'session_id' | 'url'>,
     outcome: { delivered: boolean; statusCode: number | null; error: string | null; durationMs: number; interrupted: boolean },
     maxAttempts: number,
     retryInMs: number,
@@ -205,6 +208,8 @@ export class WebhookDeliveryRepository {
       outcome.interrupted,
       leaseNextMs !== null,
       leaseNextMs ?? 0,
+      delivery.session_id,
+      delivery.url,
     ])) as Array<DeliveryRow & { finished: DeliveryStatus }>;
     const [row] = rows;
     if (!row) return { status: null, next: null };
