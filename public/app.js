@@ -20,7 +20,7 @@
       $('key-form').hidden = false;
       throw new Error('This server needs an API key.');
     }
-    if (!response.ok) throw new Error(body.message || `HTTP ${response.status}`);
+    if (!response.ok) throw Object.assign(new Error(body.message || `HTTP ${response.status}`), { status: response.status });
     return body;
   }
 
@@ -98,7 +98,8 @@
     if (!joined) state.socket.emit('join-session', { sessionId }, (ack) => ack && !ack.ok && showError(ack.error));
     const run = await loadRun();
     if (run && run.status === 'done') renderSummary(run);
-    await Promise.all([loadWebhook(), loadDeliveries()]);
+    // The webhook panel must not keep the chats from loading.
+    await Promise.all([loadWebhook(), loadDeliveries()]).catch((e) => showError(`Webhook: ${e.message}`));
     await loadChats();
     await loadSessions();
   }
@@ -333,10 +334,12 @@
     let setting = null;
     try {
       setting = await api('GET', `/session/${encodeURIComponent(sessionId)}/webhook`);
-    } catch {
-      // 404: the session has none of its own.
+    } catch (e) {
+      // Only "none of its own" (404) means the global one; anything else is an error to show.
+      if (e.status !== 404) throw e;
     }
     if (sessionId !== state.sessionId) return;
+    state.webhookEvents = setting ? setting.events : null;
     $('webhook-target').textContent = setting ? `→ ${setting.url} (${setting.events.join(', ')}${setting.hasSecret ? ', signed' : ''})` : '→ the global one (WEBHOOK_URL), if set';
     $('webhook-url').value = setting ? setting.url : '';
     $('webhook-secret').value = '';
@@ -387,6 +390,8 @@
     event.preventDefault();
     const body = { url: $('webhook-url').value.trim() };
     if ($('webhook-secret').value) body.secret = $('webhook-secret').value;
+    // The events it carries stay as they were (the page does not edit them).
+    if (state.webhookEvents) body.events = state.webhookEvents;
     api('PUT', `/session/${encodeURIComponent(state.sessionId)}/webhook`, body)
       .then(() => {
         showError('');

@@ -87,6 +87,9 @@ const CLAIM_SQL = `
   ${HEADS_SQL}, claimed AS (
     SELECT d.id FROM webhook_deliveries d
     WHERE d.seq = ANY (ARRAY(SELECT seq FROM queues)) AND d.status = 'pending' AND d.next_attempt_at <= now()
+      -- The row's own lease, checked on its columns: when another worker claimed it meanwhile, the
+      -- locked row is re-checked on its new version (a subquery would still see the old snapshot).
+      AND (d.lease_until IS NULL OR d.lease_until < now())
       AND NOT ${QUEUE_BUSY_SQL}
     ORDER BY d.seq LIMIT $1
     FOR UPDATE OF d SKIP LOCKED
@@ -134,15 +137,16 @@ const FINISH_SQL = `
   ), next AS (
     -- The queue as parameters ($12, $13), not a join with done: the index scan then comes in seq
     -- order and stops at the first row (a join made it read and sort the whole backlog).
+    -- Not locked here: a SKIP LOCKED would pass over a head another statement holds (a purge's
+    -- delete) and take the one after it. The update below locks the head, or finds it gone or taken.
     SELECT n.id FROM webhook_deliveries n
     WHERE $10::boolean AND n.session_id = $12 AND n.url = $13 AND n.status = 'pending' AND n.id <> $1
       AND EXISTS (SELECT 1 FROM done WHERE done.status <> 'pending')
     ORDER BY n.seq LIMIT 1
-    FOR UPDATE OF n SKIP LOCKED
   ), claimed AS (
     UPDATE webhook_deliveries d
     SET lease_until = now() + $11::int * interval '1 millisecond', attempts = d.attempts + 1, last_attempt_at = now()
-    FROM next WHERE d.id = next.id AND d.next_attempt_at <= now() AND (d.lease_until IS NULL OR d.lease_until < now())
+    FROM next WHERE d.id = next.id AND d.status = 'pending' AND d.next_attempt_at <= now() AND (d.lease_until IS NULL OR d.lease_until < now())
     RETURNING d.*
   )
   SELECT done.status AS finished, c.* FROM done LEFT JOIN claimed c ON true`;

@@ -19,7 +19,8 @@ import { GlobalTarget, WebhookDeliveryRepository } from './webhook-delivery.repo
 export class WebhookOutbox implements EventOutbox, EntitySubscriberInterface {
   private readonly global: GlobalTarget | null;
   /** Transactions that wrote delivery rows and have not ended yet. */
-  private readonly writing = new Set<QueryRunner>();
+  // Weak: a transaction whose connection died may end with neither event.
+  private readonly writing = new WeakSet<QueryRunner>();
   private committed: () => void = () => undefined;
 
   constructor(

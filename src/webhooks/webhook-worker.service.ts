@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { setMaxListeners } from 'node:events';
 import { Counter, Gauge } from 'prom-client';
 import { APP_CONFIG, AppConfig, WebhookDeliveryConfig } from '../config/app-config';
 import { errorText } from '../common/error-text';
@@ -78,6 +79,8 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   onApplicationBootstrap(): void {
+    // Every POST in flight listens to the shutdown signal.
+    setMaxListeners(CONCURRENCY + 1, this.shutdown.signal);
     this.outbox.onCommitted(() => this.wake());
     this.loop = this.run();
   }

@@ -205,7 +205,11 @@ export class WhatsappStorageService {
     void this.messageWrites.run(sessionId, () => {
       // From now on, messages form the next batch.
       if (this.liveBatches.get(sessionId) === batch) this.liveBatches.delete(sessionId);
-      return batch.settle(() => retryingLiveWrite(() => this.writeLiveBatch(sessionId, batch.messages)));
+      return batch.settle(
+        () => retryingLiveWrite(() => this.writeLiveBatch(sessionId, batch.messages)),
+        // Given up as a whole: each message on its own, so that one the database refuses fails alone.
+        (message) => this.writeLiveBatch(sessionId, [message]).then(([view]) => view),
+      );
     });
     return result;
   }
@@ -379,13 +383,17 @@ class LiveBatch {
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
-  /** Runs the write and answers every caller: all with the error, if it failed. */
-  async settle(write: () => Promise<Array<MessageView | null>>): Promise<void> {
+  /**
+   * Runs the write and answers every caller. If it failed, a batch of several messages writes each
+   * on its own (`writeOne`), and each caller gets its own message's outcome.
+   */
+  async settle(write: () => Promise<Array<MessageView | null>>, writeOne: (message: WaMessage) => Promise<MessageView | null>): Promise<void> {
     try {
       const views = await write();
       this.waiting.forEach((w, index) => w.resolve(views[index]));
     } catch (error) {
-      for (const w of this.waiting) w.reject(error);
+      if (this.messages.length === 1) return this.waiting[0].reject(error);
+      for (const [index, w] of this.waiting.entries()) await writeOne(this.messages[index]).then(w.resolve, w.reject);
     }
   }
 }

@@ -103,8 +103,10 @@ export class WhatsappWebGateway implements OnGatewayInit, OnApplicationBootstrap
       if (now.live || !this.redis.enabled) return replay(socket, sessionId, now);
       // Its client runs on another instance, if any: that one replays, through the adapter, so that
       // its replay and its room events reach the socket in the order it sent them.
-      // (Instances that do not answer within the adapter's request timeout: as if none replayed.)
-      const answers = await this.server.serverSideEmitWithAck('session-replay', { sessionId, socketId: socket.id }).catch(() => [] as boolean[]);
+      // The answers that came within the adapter's request timeout count, even when one instance did not answer.
+      const answers = await new Promise<boolean[]>((resolve) =>
+        this.server.serverSideEmit('session-replay', { sessionId, socketId: socket.id }, (_error: Error | null, responses: boolean[]) => resolve(responses ?? [])),
+      );
       if (!answers.includes(true)) replay(socket, sessionId, snapshot());
     } catch (error) {
       this.logger.error(`join-session failed: ${errorText(error)}`, { sessionId });
