@@ -71,11 +71,10 @@ const HEADS_SQL = `
     ) n
   )`;
 
-/** Whether the queue of `d` has a delivery in flight (ix_webhook_deliveries_leased: a lease that ran out does not count). */
-const QUEUE_BUSY_SQL = `EXISTS (
-  SELECT 1 FROM webhook_deliveries o
-  WHERE o.session_id = d.session_id AND o.url = d.url AND o.status = 'pending' AND o.lease_until IS NOT NULL AND o.lease_until >= now()
-)`;
+/** The deliveries in flight of the queue of `d` (ix_webhook_deliveries_leased: a lease that ran out does not count). */
+const IN_FLIGHT_OF_QUEUE_SQL = `FROM webhook_deliveries o
+  WHERE o.session_id = d.session_id AND o.url = d.url AND o.status = 'pending' AND o.lease_until IS NOT NULL AND o.lease_until >= now()`;
+const QUEUE_BUSY_SQL = `EXISTS (SELECT 1 ${IN_FLIGHT_OF_QUEUE_SQL})`;
 
 /**
  * The heads that may go now: due, and no delivery of their queue in flight (a retried one that
@@ -105,10 +104,7 @@ const CLAIM_SQL = `
  */
 const NEXT_CHANCE_SQL = `
   ${HEADS_SQL}
-  SELECT min(GREATEST(d.next_attempt_at, COALESCE((
-    SELECT max(o.lease_until) FROM webhook_deliveries o
-    WHERE o.session_id = d.session_id AND o.url = d.url AND o.status = 'pending' AND o.lease_until IS NOT NULL AND o.lease_until >= now()
-  ), d.next_attempt_at))) AS at
+  SELECT min(GREATEST(d.next_attempt_at, COALESCE((SELECT max(o.lease_until) ${IN_FLIGHT_OF_QUEUE_SQL}), d.next_attempt_at))) AS at
   FROM webhook_deliveries d WHERE d.seq = ANY (ARRAY(SELECT seq FROM queues))`;
 
 /**

@@ -180,10 +180,8 @@ export class WhatsappStorageService {
         newIds.push(...written.insertedIds);
       }
       if (newIds.length > 0) {
-        const rows = await this.changeRows.findMessages(sessionId, newIds, manager);
-        const reactions = reactionsByMessage(await this.changeRows.reactionsOf(sessionId, newIds, manager));
-        const payloads = rows.map((row) => ({ sessionId, message: messageRowToView(row, reactions), source: 'catch-up' as const }));
-        await this.outbox.recordAll(manager, sessionId, 'message', payloads);
+        const views = await this.messageViews(sessionId, newIds, manager);
+        await this.outbox.recordAll(manager, sessionId, 'message', views.map((message) => ({ sessionId, message, source: 'catch-up' as const })));
       }
       return total;
     });
@@ -233,9 +231,7 @@ export class WhatsappStorageService {
         for (const id of written.insertedIds) inserted.add(id);
       }
       const ids = [...new Set(messages.map((m) => pgSafeText(m.id)))];
-      const stored = await this.changeRows.findMessages(sessionId, ids, manager);
-      const reactions = reactionsByMessage(await this.changeRows.reactionsOf(sessionId, ids, manager));
-      const views = new Map(stored.map((row) => [row.waId, messageRowToView(row, reactions)]));
+      const views = new Map((await this.messageViews(sessionId, ids, manager)).map((view) => [view.id, view]));
       // First stored now: the outbox's `message`, committed with the row (a repeat sends none).
       const firsts = ids.filter((id) => inserted.has(id) && views.has(id)).map((id) => ({ sessionId, message: views.get(id)!, source: 'live' as const }));
       await this.outbox.recordAll(manager, sessionId, 'message', firsts);
@@ -299,9 +295,16 @@ export class WhatsappStorageService {
 
   /** A stored message as clients see it, or `null` when it is not stored. */
   async messageView(sessionId: string, messageId: string, manager?: EntityManager): Promise<MessageView | null> {
-    const row = await this.changeRows.findMessage(sessionId, pgSafeText(messageId), manager);
-    if (!row) return null;
-    return messageRowToView(row, reactionsByMessage(await this.changeRows.reactionsOf(sessionId, [row.waId], manager)));
+    const [view] = await this.messageViews(sessionId, [pgSafeText(messageId)], manager);
+    return view ?? null;
+  }
+
+  /** The stored messages of these ids (as stored) as clients see them, with their reactions, oldest first; ids not stored are left out. */
+  private async messageViews(sessionId: string, ids: readonly string[], manager?: EntityManager): Promise<MessageView[]> {
+    const rows = await this.changeRows.findMessages(sessionId, ids, manager);
+    if (rows.length === 0) return [];
+    const reactions = reactionsByMessage(await this.changeRows.reactionsOf(sessionId, rows.map((row) => row.waId), manager));
+    return rows.map((row) => messageRowToView(row, reactions));
   }
 
   /** The reactions to these messages, oldest first. */

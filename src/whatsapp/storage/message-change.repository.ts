@@ -123,15 +123,10 @@ export class MessageChangeRepository {
     });
   }
 
-  /** The stored message with this WhatsApp id, if any. */
-  findMessage(sessionId: string, messageId: string, manager = this.messages.manager): Promise<MessageEntity | null> {
-    return manager.findOne(MessageEntity, { where: { sessionId, waId: messageId } });
-  }
-
   /** The stored messages of these ids, oldest first (by timestamp, then id). */
   findMessages(sessionId: string, messageIds: readonly string[], manager = this.messages.manager): Promise<MessageEntity[]> {
     if (messageIds.length === 0) return Promise.resolve([]);
-    return manager.find(MessageEntity, { where: { sessionId, waId: In([...messageIds]) }, order: { timestamp: 'ASC', waId: 'ASC' } });
+    return manager.find(MessageEntity, { where: { sessionId, waId: messageIds.length === 1 ? messageIds[0] : In([...messageIds]) }, order: { timestamp: 'ASC', waId: 'ASC' } });
   }
 
   async deleteSession(sessionId: string, manager: EntityManager = this.messages.manager): Promise<void> {
