@@ -15,6 +15,7 @@ import { SocketWritePacer } from './transport/socket-write-pacer';
 import { createValidationPipe } from './transport/validation.pipe';
 import { setupOpenApi } from './transport/openapi';
 import { AppConfig, LOG_LEVELS } from './config/app-config';
+import { OwnerForwarding } from './instances/owner-forwarding';
 
 /** `public/` beside `src/` and `dist/`. */
 const PUBLIC_DIR = join(__dirname, '..', 'public');
@@ -46,6 +47,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const server = app.getHttpServer() as Server;
   const originPolicy = new OriginPolicy(config, () => server.address());
   app.use(originPolicy.middleware());
+  // A call about a session another instance runs is carried out there (see OwnerForwarding).
+  app.use(app.get(OwnerForwarding).middleware());
   app.enableCors({ origin: config.corsOrigins === '*' ? true : config.corsOrigins });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());

@@ -4,6 +4,8 @@ import { createApp } from './app.factory';
 import { AppConfig, loadConfig } from './config/app-config';
 import { EmbeddedDatabase, ensureDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
 import { DATABASE_WAIT, waitForDatabase } from './database/wait-for-database';
+import { SessionLeaseService } from './instances/session-lease.service';
+import { advertisedAddress } from './instances/advertised-address';
 
 const EMBEDDED_DATABASE_NAME = 'whatsapp';
 const SHUTDOWN_TIMEOUT_MS = 15_000;
@@ -88,6 +90,8 @@ export async function bootstrap(): Promise<string> {
     const address = app.getHttpServer().address() as { port: number };
     const url = `http://${resolved.host === '0.0.0.0' ? 'localhost' : resolved.host}:${address.port}`;
     logger.log(`listening on ${url} (WhatsApp provider: ${resolved.waProvider})`);
+    // The address the other instances send this one's calls to, unless INSTANCE_URL names it.
+    app.get(SessionLeaseService).setAddress(advertisedAddress(resolved.host, address.port));
     started = true;
     if (stopping) exitAfter(stopAll());
     return url;

@@ -63,6 +63,7 @@ describe('RESTORE_SESSIONS=false skips the restore of one start only', () => {
       error: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
+      owner: null,
     });
     const sync = await second.request('POST', '/whatsapp-web/session/kept/sync-chats');
     expect({ status: sync.status, body: sync.body }).toEqual({

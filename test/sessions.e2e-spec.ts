@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { io, Socket } from 'socket.io-client';
 import type { MessageView } from '../src/whatsapp/chats/chat.view';
 import { WaMessage } from '../src/whatsapp/client/whatsapp.types';
@@ -23,6 +24,7 @@ interface SessionBody {
   error: string | null;
   createdAt: string | null;
   updatedAt: string | null;
+  owner: string | null;
 }
 
 /** A message as the API answers it. */
@@ -43,6 +45,8 @@ const sessionView = (sessionId: string, status: string, me: SessionBody['me'] = 
   error: null,
   createdAt: expect.any(String),
   updatedAt: expect.any(String),
+  // This process's instance (INSTANCE_ID's default) while it runs the session; nobody once stopped.
+  owner: status === 'stopped' ? null : `${hostname()}-${process.pid}`,
 });
 const simulatedMe = (sessionId: string) => ({ id: `${sessionId.length}0000000000@c.us`, pushName: `Simulated ${sessionId}` });
 const statuses = (log: EventLog) => log.of<{ status: string }>('session_status').map((e) => e.status);

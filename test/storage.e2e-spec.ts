@@ -1,3 +1,4 @@
+import { NO_FENCE } from '../src/whatsapp/session/session-fence';
 import { DataSource, Logger } from 'typeorm';
 import { ChatEntity } from '../src/database/entities/chat.entity';
 import { MessageEntity } from '../src/database/entities/message.entity';
@@ -122,6 +123,8 @@ describe('WhatsappStorageService on PostgreSQL', () => {
       { keepRevokedBody: false },
       // No webhook here: the outbox records nothing.
       { record: async () => undefined, recordAll: async () => undefined, forgetMessages: async () => undefined },
+      // No sessions run here: nothing to fence.
+      NO_FENCE,
     );
   });
 

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +54,7 @@ const DEFAULTS: AppConfig = {
   webhook: undefined,
   webhookDelivery: { timeoutMs: 10_000, maxAttempts: 10, retryBaseMs: 1000, allowPrivate: true },
   redis: undefined,
+  instance: { id: `${hostname()}-${process.pid}`, url: undefined, leaseTtlMs: 30_000 },
 };
 
 function configError(env: Record<string, string>): ConfigError {
@@ -120,6 +122,9 @@ describe('loadConfig', () => {
       WEBHOOK_MAX_ATTEMPTS: '3',
       WEBHOOK_RETRY_BASE_MS: '50',
       WEBHOOK_ALLOW_PRIVATE: 'false',
+      INSTANCE_ID: 'wa-sync-2',
+      INSTANCE_URL: 'http://wa-sync-2:3000/',
+      SESSION_LEASE_TTL_MS: '5000',
     });
     expect(config).toEqual({
       port: 8080,
@@ -162,7 +167,14 @@ describe('loadConfig', () => {
       keepRevokedBody: true,
       webhook: { url: 'https://crm.example.com/hooks/wa', secret: 'whsec', events: ['message', 'sync_chats_done'] },
       webhookDelivery: { timeoutMs: 2500, maxAttempts: 3, retryBaseMs: 50, allowPrivate: false },
+      instance: { id: 'wa-sync-2', url: 'http://wa-sync-2:3000', leaseTtlMs: 5000 },
     });
+  });
+
+  it('reads INSTANCE_ID, INSTANCE_URL and SESSION_LEASE_TTL_MS, and says what they must be', () => {
+    expect(configError({ INSTANCE_ID: 'a b' }).message).toContain('INSTANCE_ID must be 1 to 128 of A-Z a-z 0-9 _ . : - (got "a b")');
+    expect(configError({ INSTANCE_URL: 'http://wa:3000/api' }).message).toContain('INSTANCE_URL must be an http:// or https:// origin');
+    expect(configError({ SESSION_LEASE_TTL_MS: '999' }).message).toContain('SESSION_LEASE_TTL_MS must be an integer from 1000 to 3600000 (got "999")');
   });
 
   it('a global webhook without events carries every event; its problems name the variable', () => {

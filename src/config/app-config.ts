@@ -1,5 +1,6 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { DEMO_ACCOUNT_NAME } from '../whatsapp/client/simulated/demo-account';
 import { parseAccountSpec } from '../whatsapp/client/simulated/simulated-account';
 import { WEBHOOK_EVENT_NAMES, WEBHOOK_SECRET_MAX_LENGTH, WebhookEventName, unknownWebhookEvents, webhookUrlProblem } from '../webhooks/webhook-rules';
@@ -78,6 +79,17 @@ export interface AppConfig {
   webhookDelivery: WebhookDeliveryConfig;
   /** Redis (`REDIS_URL`) that several instances share: Socket.IO fan-out; unset: one instance, no Redis. */
   redis: RedisConfig | undefined;
+  /** This instance among several on one PostgreSQL: its name, address and session leases. */
+  instance: InstanceConfig;
+}
+
+export interface InstanceConfig {
+  /** `INSTANCE_ID`: the owner named in session leases; default host name and pid. */
+  id: string;
+  /** `INSTANCE_URL`: where the other instances send the calls about this instance's sessions; `undefined`: `http://<host name>:<port>` once listening. */
+  url: string | undefined;
+  /** How long a session lease lasts unless renewed (renewed every third of it). */
+  leaseTtlMs: number;
 }
 
 export interface RedisConfig {
@@ -178,6 +190,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     keepRevokedBody: read.bool('KEEP_REVOKED_BODY', false),
     redis: read.redis('REDIS_URL', 'REDIS_PREFIX'),
+    instance: {
+      id: read.instanceId('INSTANCE_ID') ?? `${hostname()}-${process.pid}`,
+      url: read.origin('INSTANCE_URL'),
+      leaseTtlMs: read.int('SESSION_LEASE_TTL_MS', 30_000, 1000, 3_600_000),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -292,6 +309,16 @@ class EnvReader {
     if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix)) this.problems.push(`${prefixName} must be 1 to 64 of A-Z a-z 0-9 _ . : - (got "${prefix}")`);
     const url = this.url(urlName, ['redis:', 'rediss:']);
     return url === undefined ? undefined : { url, prefix };
+  }
+
+  /** A name safe in logs and headers: 1 to 128 of A-Z a-z 0-9 _ . : - */
+  instanceId(name: string): string | undefined {
+    const raw = this.str(name);
+    if (raw !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(raw)) {
+      this.problems.push(`${name} must be 1 to 128 of A-Z a-z 0-9 _ . : - (got "${raw}")`);
+      return undefined;
+    }
+    return raw;
   }
 
   /** `*`, or a comma-separated list of http(s) origins, each written as browsers send it. */

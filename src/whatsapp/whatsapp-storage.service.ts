@@ -17,6 +17,7 @@ import { jsonBatches } from './storage/json-batches';
 import { isStorableChatId, lastById, MAX_CHAT_ID_BYTES, pgSafeInt, pgSafeJson, pgSafeText, pgSafeTimestamp } from './storage/pg-safe';
 import { SyncRunRepository } from './sync/sync-run.repository';
 import { EVENT_OUTBOX, EventOutbox } from './event-outbox';
+import { LeaseLostError, SessionFence } from './session/session-fence';
 
 /** Called after each chat is committed; `currentIndex` is the chat's 0-based position in `chats`. */
 export type ChatsProgress = (currentIndex: number, total: number, chat: WaChat) => void | Promise<void>;
@@ -77,6 +78,8 @@ export class WhatsappStorageService {
     private readonly changeRows: MessageChangeRepository,
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'keepRevokedBody'>,
     @Inject(EVENT_OUTBOX) private readonly outbox: EventOutbox,
+    /** Live writes and catch-ups are refused once another instance owns the session. */
+    private readonly fence: SessionFence,
   ) {
     this.keepRevokedBody = config.keepRevokedBody;
   }
@@ -171,6 +174,7 @@ export class WhatsappStorageService {
    */
   private upsertCatchUp({ sessionId, chatId, batches }: PreparedMessages): Promise<MessagesWritten> {
     return this.dataSource.transaction(async (manager) => {
+      await this.fence.check(manager, sessionId);
       const total = { held: 0, inserted: 0 };
       const newIds: string[] = [];
       for (const batch of batches) {
@@ -215,6 +219,7 @@ export class WhatsappStorageService {
   /** One transaction: the messages' chats and rows, their `message` outbox events (new rows only, in arrival order). */
   private writeLiveBatch(sessionId: string, messages: readonly WaMessage[]): Promise<Array<MessageView | null>> {
     return this.dataSource.transaction(async (manager) => {
+      await this.fence.check(manager, sessionId);
       const byChat = new Map<string, WaMessage[]>();
       for (const message of messages) {
         const chatId = pgSafeText(message.chatId);
@@ -285,6 +290,7 @@ export class WhatsappStorageService {
   private change(sessionId: string, messageId: string, write: (manager: EntityManager) => Promise<ChangeOutcome>): Promise<ChangeResult> {
     return this.exclusive(sessionId, () =>
       this.dataSource.transaction(async (manager) => {
+        await this.fence.check(manager, sessionId);
         const outcome = await write(manager);
         const message = outcome === 'changed' ? await this.messageView(sessionId, messageId, manager) : null;
         if (message) await this.outbox.record(manager, sessionId, 'message_update', { sessionId, message });
@@ -367,7 +373,8 @@ async function retryingLiveWrite<T>(write: () => Promise<T>): Promise<T> {
   for (const delay of LIVE_WRITE_RETRY_DELAYS_MS) {
     try {
       return await write();
-    } catch {
+    } catch (error) {
+      if (error instanceof LeaseLostError) throw error;
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
@@ -395,6 +402,8 @@ class LiveBatch {
       const views = await write();
       this.waiting.forEach((w, index) => w.resolve(views[index]));
     } catch (error) {
+      // Refused as a whole (the session is another instance's now): so would each message be.
+      if (error instanceof LeaseLostError) return this.waiting.forEach((w) => w.reject(error));
       if (this.messages.length === 1) return this.waiting[0].reject(error);
       for (const [index, w] of this.waiting.entries()) await writeOne(this.messages[index]).then(w.resolve, w.reject);
     }

@@ -8,6 +8,8 @@ import { Deferred } from '../common/deferred';
 import { WhatsappClient } from './client/whatsapp-client.port';
 import { WaChat, WaMessage } from './client/whatsapp.types';
 import { EventPublisher } from './event-publisher';
+import { SessionLeaseService } from '../instances/session-lease.service';
+import { LeaseLostError } from './session/session-fence';
 import { EVENT_OUTBOX, EventOutbox } from './event-outbox';
 import { ChatView } from './chats/chat.view';
 import { SessionService } from './session/session.service';
@@ -75,6 +77,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     private readonly publisher: EventPublisher,
     private readonly query: WhatsappQueryService,
     @Inject(EVENT_OUTBOX) private readonly outbox: EventOutbox,
+    private readonly leases: SessionLeaseService,
   ) {}
 
   /**
@@ -83,7 +86,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
    * that the mark never hits a run of this process.
    */
   async onApplicationBootstrap(): Promise<void> {
-    this.leftoversMarked = this.runs.markRunningAsInterrupted().then((interrupted) => {
+    this.leftoversMarked = this.runs.markRunningAsInterrupted(undefined, this.leases.instanceId).then((interrupted) => {
       if (interrupted > 0) this.logger.warn(`marked ${interrupted} unfinished sync run(s) as interrupted`);
     });
     await this.leftoversMarked;
@@ -196,7 +199,10 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     try {
       await this.syncChats(run, client, listChats);
       const summary = run.complete();
-      await this.runs.finish(run.syncId, 'done', run.progress, null, (manager) => this.outbox.record(manager, sessionId, 'sync_chats_done', summary));
+      await this.runs.finish(run.syncId, 'done', run.progress, null, async (manager) => {
+        await this.leases.check(manager, sessionId);
+        await this.outbox.record(manager, sessionId, 'sync_chats_done', summary);
+      });
       const result = run.announceDone();
       this.logger.log(
         `sync done: ${result.chatsProcessed} chats (${result.chatsFailed} failed, ${result.chatsSkipped} skipped, ${result.chatsWithGap} with a gap), ` +
@@ -230,7 +236,9 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
    */
   private async syncChats(run: SyncRun, client: WhatsappClient, listChats: () => Promise<WaChat[]>): Promise<void> {
     const { sessionId } = run;
-    const progressWrite = new Throttle(PROGRESS_WRITE_INTERVAL_MS, () => this.runs.updateProgress(run.syncId, { ...run.progress }));
+    const progressWrite = new Throttle(PROGRESS_WRITE_INTERVAL_MS, async () => {
+      if (this.leases.holds(sessionId)) await this.runs.updateProgress(run.syncId, { ...run.progress });
+    });
     const progressLog = new Throttle(PROGRESS_LOG_INTERVAL_MS, () => this.logProgress(run));
     // An incremental run reads what is stored while WhatsApp lists the chats.
     const storedRead = run.mode === 'incremental' ? this.storage.storedChats(sessionId, run.kind.chatId === undefined ? null : [run.kind.chatId]) : null;
@@ -383,7 +391,18 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
     const status = run.status === 'interrupted' ? 'interrupted' : 'failed';
     const progress = { ...run.progress };
     const failure = run.failurePayload();
-    return retryInBackground(() => this.runs.finish(syncId, status, progress, run.error, (manager) => this.outbox.record(manager, sessionId, 'sync_chats_failed', failure)), {
+    const write = () =>
+      this.runs
+        .finish(syncId, status, progress, run.error, async (manager) => {
+          await this.leases.check(manager, sessionId);
+          await this.outbox.record(manager, sessionId, 'sync_chats_failed', failure);
+        })
+        // The new owner marked the run interrupted when it took the session over.
+        .catch((error: unknown) => {
+          if (!(error instanceof LeaseLostError)) throw error;
+          this.logger.warn(`sync outcome not stored: ${error.message}`, { sessionId, syncId });
+        });
+    return retryInBackground(write, {
       retries: OUTCOME_RETRIES,
       maxDelayMs: OUTCOME_RETRY_MAX_DELAY_MS,
       stopped: () => this.shuttingDown,
@@ -395,6 +414,7 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
   /** The run's session is still ready with the run's client: not deleted, stopped, nor started again since. */
   private assertStillReady(sessionId: string, client: WhatsappClient): void {
     if (this.shuttingDown) throw new SyncInterruptedError('the service is shutting down');
+    if (!this.leases.holds(sessionId)) throw new SyncInterruptedError('this instance no longer owns the session');
     const status = this.sessions.statusOf(sessionId);
     if (status !== 'ready') throw new SessionNotReadyError(`session ${sessionId} is no longer ready (status: ${status ?? 'deleted'})`);
     if (this.sessions.readyClient(sessionId) !== client) throw new SessionNotReadyError(`session ${sessionId} was stopped and started again during the run`);

@@ -9,6 +9,7 @@ import { DEMO_ACCOUNT_NAME, demoAccount } from './simulated/demo-account';
 import { WwebjsWhatsappClientFactory } from './wwebjs/wwebjs-whatsapp.factory';
 import { AuthSessionRepository } from './wwebjs/auth-session.repository';
 import { PostgresAuthStore } from './wwebjs/postgres-auth.store';
+import { PostgresSimulatedLogins } from './simulated/postgres-simulated-logins';
 
 /**
  * Builds a provider from the configuration and the whatsapp-web.js login store that `WA_AUTH_STORE`
@@ -19,9 +20,11 @@ export type ClientFactoryBuilder = (config: AppConfig, authStore: Store | undefi
 /** Replaces the provider chosen by `WA_PROVIDER`: a factory, or how to build one (tests, benchmarks). */
 export type ClientFactoryOverride = WhatsappClientFactory | ClientFactoryBuilder;
 
-/** The provider named by `WA_PROVIDER`. */
-const configuredFactory: ClientFactoryBuilder = (config, authStore) =>
-  config.waProvider === 'simulated' ? new SimulatedWhatsappClientFactory(simulatedAccount(config)) : new WwebjsWhatsappClientFactory(config.wwebjs, authStore);
+/** The provider named by `WA_PROVIDER`; with WA_AUTH_STORE=postgres the simulated one keeps its logins there too. */
+function configuredFactory(config: AppConfig, authStore: Store | undefined, authSessions: AuthSessionRepository): WhatsappClientFactory {
+  if (config.waProvider !== 'simulated') return new WwebjsWhatsappClientFactory(config.wwebjs, authStore);
+  return new SimulatedWhatsappClientFactory(simulatedAccount(config), config.wwebjs.authStore === 'postgres' ? new PostgresSimulatedLogins(authSessions) : undefined);
+}
 
 function simulatedAccount(config: AppConfig): SimulatedAccount {
   if (config.simulatedAccountPath === DEMO_ACCOUNT_NAME) return demoAccount();
@@ -36,12 +39,13 @@ function simulatedAccount(config: AppConfig): SimulatedAccount {
 /** Binds the `WhatsappClientFactory` token to the provider named by `WA_PROVIDER`, or to `override`. */
 function clientFactoryProvider(override: ClientFactoryOverride | undefined): Provider {
   if (override instanceof WhatsappClientFactory) return { provide: WhatsappClientFactory, useValue: override };
-  const build = override ?? configuredFactory;
   return {
     provide: WhatsappClientFactory,
     inject: [APP_CONFIG, AuthSessionRepository],
-    useFactory: (config: AppConfig, authSessions: AuthSessionRepository): WhatsappClientFactory =>
-      build(config, config.wwebjs.authStore === 'postgres' ? new PostgresAuthStore(authSessions, config.wwebjs.dataDir) : undefined),
+    useFactory: (config: AppConfig, authSessions: AuthSessionRepository): WhatsappClientFactory => {
+      const authStore = config.wwebjs.authStore === 'postgres' ? new PostgresAuthStore(authSessions, config.wwebjs.dataDir) : undefined;
+      return override ? override(config, authStore) : configuredFactory(config, authStore, authSessions);
+    },
   };
 }
 

@@ -36,6 +36,7 @@ export class SessionDto implements SessionView {
   @ApiProperty({ type: String, nullable: true, description: 'Why the session failed or disconnected' }) error: string | null;
   @ApiProperty({ type: String, nullable: true, format: 'date-time' }) createdAt: string | null;
   @ApiProperty({ type: String, nullable: true, format: 'date-time' }) updatedAt: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'The instance that runs the session (INSTANCE_ID); null when none does' }) owner: string | null;
 }
 
 export class QrDto {

@@ -12,6 +12,9 @@ import { LiveSession, SessionRegistry } from './session-registry';
 import { SessionView, toSessionView } from './session.view';
 import { SessionRepository } from './session.repository';
 import { errorText } from '../../common/error-text';
+import { SessionLeaseService } from '../../instances/session-lease.service';
+import { SyncRunRepository } from '../sync/sync-run.repository';
+import { LeaseLostError } from './session-fence';
 
 /** Statuses in which a client is alive; `start` returns such a session as it is. */
 const ACTIVE: ReadonlySet<SessionStatus> = new Set(['starting', 'qr', 'authenticated', 'ready']);
@@ -29,6 +32,8 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   private readonly liveWrites = new Map<string, Set<Promise<void>>>();
   /** Sessions whose delete is under way: a start meanwhile could write what the purge just removed. */
   private readonly deleting = new Set<string>();
+  /** Starts under way: a second start of the same session joins the first (one client, one lease claim). */
+  private readonly starting = new Map<string, Promise<SessionView>>();
   private shuttingDown = false;
 
   constructor(
@@ -40,7 +45,13 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     private readonly publisher: EventPublisher,
     private readonly syncs: SyncTracker,
     @Inject(EVENT_OUTBOX) private readonly outbox: EventOutbox,
-  ) {}
+    private readonly leases: SessionLeaseService,
+    private readonly runs: SyncRunRepository,
+  ) {
+    // A lease lost (this process paused past its TTL, or cut off from the database): the session is
+    // another instance's now, or nobody's; its client stops here and writes nothing more.
+    leases.onLost((sessionId) => this.abandon(sessionId));
+  }
 
   /**
    * No client survives a restart. Sessions that were logged in are started again (their stored login
@@ -48,12 +59,17 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
    * are `stopped` in this process only: their rows keep their status, so the next start restores them.
    */
   async onApplicationBootstrap(): Promise<void> {
-    const rows = await this.sessions.list();
+    // Sessions that another live instance runs are left alone: their rows are that instance's to write.
+    const leases = await this.leases.all();
+    const elsewhere = new Set(leases.filter((lease) => !lease.free && lease.owner !== this.leases.instanceId).map((lease) => lease.sessionId));
+    const rows = (await this.sessions.list()).filter((row) => !elsewhere.has(row.sessionId));
     const loggedIn = rows.filter((row) => row.status === 'ready' || row.status === 'authenticated');
     const restore = this.config.restoreSessions ? loggedIn : [];
-    const stopped = await this.sessions.markLiveAsStopped(loggedIn.map((row) => row.sessionId));
+    const stopped = await this.sessions.markLiveAsStopped([...loggedIn.map((row) => row.sessionId), ...elsewhere]);
     if (stopped > 0) this.logger.log(`marked ${stopped} session(s) that were not logged in as stopped`);
     for (const row of this.config.restoreSessions ? [] : loggedIn) {
+      // Not restored, so not taken over either: the lease its last run left is given up.
+      await this.leases.dropFree(row.sessionId);
       this.registry.set(row.sessionId, notRestored(row.sessionId, this.clients));
       this.logger.log('not restored (RESTORE_SESSIONS=false): stopped until started, restored by the next start', { sessionId: row.sessionId });
     }
@@ -68,6 +84,28 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     if (this.deleting.has(sessionId)) throw new ConflictException(`Session ${sessionId} is being deleted`);
     const current = this.registry.get(sessionId);
     if (current && ACTIVE.has(current.status)) return this.get(sessionId);
+    const under = this.starting.get(sessionId);
+    if (under) return under;
+    const started = this.claimAndStart(sessionId).finally(() => this.starting.delete(sessionId));
+    this.starting.set(sessionId, started);
+    return started;
+  }
+
+  /**
+   * Starts the session's client once this instance holds its lease. A lease newly claimed may come
+   * from an instance that died: a run it left `running` is over, and marked so before ours begin.
+   */
+  private async claimAndStart(sessionId: string): Promise<SessionView> {
+    const heldBefore = this.leases.holds(sessionId);
+    if (!(await this.leases.claim(sessionId))) {
+      const owner = await this.leases.ownerOf(sessionId);
+      throw new ConflictException(`Session ${sessionId} is run by instance ${owner?.owner ?? 'another instance'}`);
+    }
+    if (!heldBefore) {
+      const interrupted = await this.runs.markRunningAsInterrupted(sessionId);
+      if (interrupted > 0) this.logger.warn(`marked ${interrupted} run(s) of the previous owner as interrupted`, { sessionId });
+    }
+    if (this.deleting.has(sessionId) || this.shuttingDown) throw new ConflictException(`Session ${sessionId} is ${this.shuttingDown ? 'not started: the service is shutting down' : 'being deleted'}`);
 
     // `stopped` until the line below makes it `starting`, so that the change is broadcast and stored.
     const entry: LiveSession = { client: undefined as unknown as WhatsappClient, status: 'stopped' };
@@ -86,15 +124,35 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async get(sessionId: string): Promise<SessionView> {
-    const row = await this.sessions.find(sessionId);
+    const [row, owner] = await Promise.all([this.sessions.find(sessionId), this.leases.ownerOf(sessionId)]);
     const live = this.registry.get(sessionId);
     if (!row && !live) throw new NotFoundException(`Session ${sessionId} not found`);
-    return toSessionView(sessionId, row, live);
+    return toSessionView(sessionId, row, live, owner?.owner ?? null);
   }
 
   async list(): Promise<SessionView[]> {
-    const rows = await this.sessions.list();
-    return rows.map((row) => toSessionView(row.sessionId, row, this.registry.get(row.sessionId)));
+    const [rows, leases] = await Promise.all([this.sessions.list(), this.leases.all()]);
+    const owners = new Map(leases.filter((lease) => !lease.free).map((lease) => [lease.sessionId, lease.owner]));
+    return rows.map((row) => toSessionView(row.sessionId, row, this.registry.get(row.sessionId), owners.get(row.sessionId) ?? null));
+  }
+
+  /** The status in the session's row (what its owner last wrote), or `undefined` without a row. */
+  async storedStatus(sessionId: string): Promise<SessionStatus | undefined> {
+    return (await this.sessions.find(sessionId))?.status;
+  }
+
+  /**
+   * A session whose owner died before it was logged in: nobody runs it now. Its lease is dropped and
+   * its row shown stopped (the next start begins with a QR, as a start after a restart would).
+   */
+  async abandonedElsewhere(sessionId: string): Promise<void> {
+    if (this.registry.get(sessionId)) return;
+    await this.leases.dropFree(sessionId);
+    const status = await this.storedStatus(sessionId);
+    if (status === undefined || status === 'stopped' || status === 'failed') return;
+    await this.sessions.save(sessionId, 'stopped', null, undefined, (manager) => this.outbox.record(manager, sessionId, 'session_status', { sessionId, status: 'stopped' }));
+    this.publisher.publish(sessionId, 'session_status', { sessionId, status: 'stopped' });
+    this.logger.log(`its owner is gone and it was not logged in: stopped`, { sessionId });
   }
 
   /** Throws 404 for a session never started, and nothing otherwise. */
@@ -146,6 +204,8 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     if (live && live.status !== 'stopped') {
       await live.client.stop();
       this.changeStatus(sessionId, live, 'stopped');
+      await this.writes.get(sessionId);
+      await this.leases.release(sessionId);
     } else {
       // No client here (never started in this process, or not restored): the row says so, and a
       // later start with RESTORE_SESSIONS=true does not bring it back.
@@ -176,6 +236,7 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
       await this.writes.get(sessionId);
       await Promise.allSettled([...(this.liveWrites.get(sessionId) ?? [])]);
       await this.sessions.delete(sessionId, (manager) => this.outbox.record(manager, sessionId, 'session_status', { sessionId, status: 'stopped' }));
+      await this.leases.release(sessionId);
       if (purge) await this.storage.purgeSession(sessionId);
       this.syncs.forget(sessionId);
       // A dashboard in the room stops showing the session as it was; a join from now on is refused.
@@ -194,10 +255,28 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     await Promise.allSettled(live.map(([, session]) => session.client.stop()));
     // What the clients reported before they stopped is stored before the database closes.
     await Promise.allSettled([...this.writes.values(), ...[...this.liveWrites.values()].flatMap((writes) => [...writes])]);
+    // Then the sessions are handed over: their leases end now, and another instance takes them at once.
+    const handed = await this.leases.handOver().catch((error: unknown) => {
+      this.logger.warn(`leases not handed over (they expire by themselves): ${errorText(error)}`);
+      return [];
+    });
+    if (handed.length > 0) this.logger.log(`handed over ${handed.length} session lease(s)`);
+  }
+
+  /**
+   * The lease is lost: the client stops without a word to the database or the sockets (the new
+   * owner reports the session from now on), and its events are ignored from this moment.
+   */
+  private abandon(sessionId: string): void {
+    const live = this.registry.get(sessionId);
+    if (!live) return;
+    this.registry.delete(sessionId);
+    this.syncs.forget(sessionId);
+    live.client.stop().catch((error: unknown) => this.logger.warn(`client stop after the lease was lost: ${errorText(error)}`, { sessionId }));
   }
 
   private listenerFor(sessionId: string, entry: LiveSession): WhatsappClientListener {
-    const current = () => !this.shuttingDown && this.registry.get(sessionId) === entry;
+    const current = () => !this.shuttingDown && this.registry.get(sessionId) === entry && this.leases.holds(sessionId);
     return {
       onStatus: (status, detail) => current() && this.changeStatus(sessionId, entry, status, detail),
       onQr: (qr) => current() && this.publishQr(sessionId, entry, qr),
@@ -220,7 +299,12 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     const me = status === 'ready' ? entry.client.getMe() : undefined;
     if (me !== undefined) entry.me = me;
     const payload: SessionStatusPayload = { sessionId, status, ...(entry.error ? { error: entry.error } : {}) };
-    this.enqueueWrite(sessionId, () => this.sessions.save(sessionId, status, entry.error ?? null, me, (manager) => this.outbox.record(manager, sessionId, 'session_status', payload)));
+    this.enqueueWrite(sessionId, () =>
+      this.sessions.save(sessionId, status, entry.error ?? null, me, async (manager) => {
+        await this.leases.check(manager, sessionId);
+        await this.outbox.record(manager, sessionId, 'session_status', payload);
+      }),
+    );
   }
 
   private publishQr(sessionId: string, entry: LiveSession, qr: string): void {
@@ -271,7 +355,8 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
   private enqueueWrite(sessionId: string, write: () => Promise<void>): void {
     const previous = this.writes.get(sessionId) ?? Promise.resolve();
     const next = previous.then(write).catch((error: unknown) => {
-      this.logger.error(`status not stored: ${errorText(error)}`, { sessionId });
+      if (error instanceof LeaseLostError) this.logger.warn(`status not stored: ${error.message}`, { sessionId });
+      else this.logger.error(`status not stored: ${errorText(error)}`, { sessionId });
     });
     this.writes.set(sessionId, next);
   }

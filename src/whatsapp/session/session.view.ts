@@ -10,10 +10,12 @@ export interface SessionView {
   error: string | null;
   createdAt: string | null;
   updatedAt: string | null;
+  /** The instance that runs the session (INSTANCE_ID), or `null` when none does. */
+  owner: string | null;
 }
 
 /** What this process knows live wins over the row, which lags a write behind. */
-export function toSessionView(sessionId: string, row: SessionEntity | null, live: LiveSession | undefined): SessionView {
+export function toSessionView(sessionId: string, row: SessionEntity | null, live: LiveSession | undefined, owner: string | null): SessionView {
   return {
     sessionId,
     status: live?.status ?? row?.status ?? 'stopped',
@@ -21,5 +23,6 @@ export function toSessionView(sessionId: string, row: SessionEntity | null, live
     error: live ? (live.error ?? null) : (row?.lastError ?? null),
     createdAt: row?.createdAt.toISOString() ?? null,
     updatedAt: row?.updatedAt.toISOString() ?? null,
+    owner,
   };
 }

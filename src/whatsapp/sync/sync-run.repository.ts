@@ -58,12 +58,19 @@ export class SyncRunRepository {
     await manager.delete(SyncRunEntity, { sessionId });
   }
 
-  /** Runs left `running` by a process that died cannot be going on any more. */
-  async markRunningAsInterrupted(): Promise<number> {
-    const result = await this.rows.update(
-      { status: 'running' },
-      { status: 'interrupted', error: 'The service stopped while this run was going', finishedAt: new Date() },
-    );
-    return result.affected ?? 0;
+  /**
+   * Runs left `running` by a process that died cannot be going on any more: those of `sessionId`
+   * (a lease just claimed), or, without it, of every session that no live instance but `self` holds
+   * (a start of the service; another instance's runs are its own).
+   */
+  async markRunningAsInterrupted(sessionId?: string, self?: string): Promise<number> {
+    const [, affected] = (await this.rows.manager.query(
+      `UPDATE sync_runs r SET status = 'interrupted', error = $3, finished_at = now()
+       WHERE r.status = 'running' AND ($1::text IS NULL OR r.session_id = $1)
+         AND ($2::text IS NULL OR NOT EXISTS (
+           SELECT 1 FROM session_leases l WHERE l.session_id = r.session_id AND l.owner <> $2 AND l.expires_at > now()))`,
+      [sessionId ?? null, self ?? null, 'The service stopped while this run was going'],
+    )) as [unknown, number];
+    return affected;
   }
 }

@@ -5,11 +5,14 @@ import { SessionStatus, WaChat, WaMe, WaMessage } from '../whatsapp.types';
 import { SimulatedAccount, chatById } from './simulated-account';
 import { SimulatedLiveEvent, liveChat, liveMessages, playLiveEvent } from './simulated-live';
 
-/** Remembers which simulated sessions have "scanned", as a real provider keeps its login on disk. */
+/**
+ * Remembers which simulated sessions have "scanned", as a real provider keeps its login: in memory
+ * (a Set), or in PostgreSQL with WA_AUTH_STORE=postgres, where every instance finds it.
+ */
 export interface SimulatedLoginStore {
-  has(sessionId: string): boolean;
-  add(sessionId: string): void;
-  delete(sessionId: string): void;
+  has(sessionId: string): boolean | Promise<boolean>;
+  add(sessionId: string): unknown;
+  delete(sessionId: string): unknown;
 }
 
 /**
@@ -32,7 +35,7 @@ export class SimulatedWhatsappClient implements WhatsappClient {
 
   async start(): Promise<void> {
     this.setStatus('starting');
-    if (this.logins.has(this.sessionId)) {
+    if (await this.logins.has(this.sessionId)) {
       this.becomeReady();
       return;
     }
@@ -44,8 +47,14 @@ export class SimulatedWhatsappClient implements WhatsappClient {
   /** The phone scanned the QR. */
   scan(): void {
     if (this.status !== 'qr') return;
-    this.logins.add(this.sessionId);
-    this.becomeReady();
+    const saved = this.logins.add(this.sessionId);
+    // A login kept in the database is stored before the session is ready, as whatsapp-web.js's is.
+    if (!(saved instanceof Promise)) return this.becomeReady();
+    this.status = 'authenticated';
+    saved.then(
+      () => this.status === 'authenticated' && this.becomeReady(),
+      (error: unknown) => this.setStatus('failed', `login not stored: ${(error as Error).message}`),
+    );
   }
 
   async getChats(): Promise<WaChat[]> {
@@ -82,7 +91,7 @@ export class SimulatedWhatsappClient implements WhatsappClient {
   async logout(): Promise<void> {
     clearTimeout(this.scanTimer);
     this.stopLive();
-    this.logins.delete(this.sessionId);
+    await this.logins.delete(this.sessionId);
     this.setStatus('stopped');
   }
 

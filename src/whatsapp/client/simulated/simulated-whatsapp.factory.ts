@@ -1,13 +1,15 @@
 import { WhatsappClientFactory, WhatsappClientListener } from '../whatsapp-client.port';
-import { SimulatedWhatsappClient } from './simulated-whatsapp.client';
+import { SimulatedLoginStore, SimulatedWhatsappClient } from './simulated-whatsapp.client';
 import { SimulatedAccount } from './simulated-account';
 
-/** Creates simulated clients that all share one account and one in-memory login store. */
+/** Creates simulated clients that all share one account and one login store (in memory unless given one). */
 export class SimulatedWhatsappClientFactory extends WhatsappClientFactory {
   readonly provider = 'simulated';
-  private readonly logins = new Set<string>();
 
-  constructor(private readonly account: SimulatedAccount) {
+  constructor(
+    private readonly account: SimulatedAccount,
+    private readonly logins: SimulatedLoginStore = new Set<string>(),
+  ) {
     super();
   }
 
