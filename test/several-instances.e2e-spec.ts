@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Server as TcpServer, Socket as TcpSocket, connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, Socket } from 'socket.io-client';
 import { seedAccount } from './support/accounts';
 import { ServiceProcess } from './support/service-process';
+import { TcpRelay } from './support/tcp-relay';
 import { TestDatabase } from './support/test-database';
 import { waitFor } from './support/wait';
 
@@ -18,34 +19,6 @@ import { waitFor } from './support/wait';
 const REDIS = { host: '127.0.0.1', port: 6379 };
 
 type Event = { event: string; payload: Record<string, unknown> };
-
-/** A TCP relay to the machine's Redis that the test can cut and restore: Redis gone, as seen from one instance. */
-class RedisRelay {
-  private server: TcpServer | undefined;
-  private readonly sockets = new Set<TcpSocket>();
-  port = 0;
-
-  async open(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = connect(REDIS.port, REDIS.host);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.once('close', () => this.sockets.delete(socket));
-        socket.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as { port: number }).port;
-  }
-
-  /** Refuses new connections and cuts the open ones. */
-  async cut(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server!.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    await closed;
-  }
-}
 
 async function joined(baseUrl: string, sessionId: string): Promise<{ socket: Socket; events: Event[] }> {
   const socket = io(baseUrl, { transports: ['websocket'], reconnection: false, forceNew: true });
@@ -67,7 +40,7 @@ describe('two instances on one PostgreSQL and one Redis', () => {
   const prefix = `wa-test-${process.pid}-${Date.now()}`;
   const dir = mkdtempSync(join(tmpdir(), 'wa-instances-'));
   const accountFile = join(dir, 'account.json');
-  const relay = new RedisRelay();
+  const relay = new TcpRelay(REDIS);
   const sockets: Socket[] = [];
   let db: TestDatabase;
   let a: ServiceProcess & { baseUrl: string };

@@ -69,7 +69,8 @@ export class LeaseRepository {
   /** The ids of `held` that are still this owner's, now renewed for `ttlMs`. */
   async renew(owner: string, held: readonly HeldLease[], ttlMs: number, address: string | null): Promise<Set<string>> {
     if (held.length === 0) return new Set();
-    const rows = (await this.dataSource.query(RENEW_SQL, [owner, ttlMs, address, held.map((h) => h.sessionId), held.map((h) => h.generation)])) as Array<{ session_id: string }>;
+    // TypeORM answers an UPDATE as [rows, count].
+    const [rows] = (await this.dataSource.query(RENEW_SQL, [owner, ttlMs, address, held.map((h) => h.sessionId), held.map((h) => h.generation)])) as [Array<{ session_id: string }>, number];
     return new Set(rows.map((row) => row.session_id));
   }
 

@@ -5,6 +5,7 @@ import type { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { errorText } from '../common/error-text';
 import { LeaseLostError, SessionFence } from '../whatsapp/session/session-fence';
+import { HandoverChannel } from './handover-channel';
 import { Claimant, HeldLease, LeaseRepository, LeaseRow } from './lease.repository';
 
 /** A lease this process holds: its generation, and until when (its own monotonic clock) it trusts it without the database. */
@@ -49,6 +50,7 @@ export class SessionLeaseService extends SessionFence implements OnModuleDestroy
   constructor(
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'instance'>,
     private readonly leases: LeaseRepository,
+    private readonly channel: HandoverChannel,
   ) {
     super();
     this.claimant = { owner: config.instance.id, host: hostname(), pid: process.pid, address: config.instance.url ?? null };
@@ -130,7 +132,9 @@ export class SessionLeaseService extends SessionFence implements OnModuleDestroy
     clearTimeout(this.timer);
     const held = this.heldList();
     this.held.clear();
+    if (held.length === 0) return [];
     await this.leases.expire(this.claimant.owner, held);
+    await this.channel.notify();
     return held.map((h) => h.sessionId);
   }
 

@@ -75,6 +75,11 @@ export class ServiceProcess {
     return { ...exit, ms: Date.now() - started };
   }
 
+  /** Sends `signal` without waiting (SIGSTOP, SIGCONT: a process paused and resumed). */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
   /** Last resort for a test that failed half-way. */
   kill(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');

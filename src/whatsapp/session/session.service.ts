@@ -1,4 +1,5 @@
-import { ConflictException, Inject, Injectable, Logger, NotFoundException, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, ConflictException, Inject, Injectable, Logger, NotFoundException, OnApplicationBootstrap } from '@nestjs/common';
+import { setTimeout as delay } from 'node:timers/promises';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { toDataURL } from 'qrcode';
 import { WhatsappClient, WhatsappClientFactory, WhatsappClientListener } from '../client/whatsapp-client.port';
@@ -16,6 +17,9 @@ import { SessionLeaseService } from '../../instances/session-lease.service';
 import { SyncRunRepository } from '../sync/sync-run.repository';
 import { LeaseLostError } from './session-fence';
 
+/** How long a shutdown waits for running syncs to record their end before it closes the clients. */
+const SHUTDOWN_SYNC_WAIT_MS = 5000;
+
 /** Statuses in which a client is alive; `start` returns such a session as it is. */
 const ACTIVE: ReadonlySet<SessionStatus> = new Set(['starting', 'qr', 'authenticated', 'ready']);
 
@@ -24,7 +28,7 @@ const ACTIVE: ReadonlySet<SessionStatus> = new Set(['starting', 'qr', 'authentic
  * QR, live messages), kept in memory for the sockets and in PostgreSQL for restarts.
  */
 @Injectable()
-export class SessionService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SessionService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SessionService.name);
   /** Status writes of one session run one after another, so the row ends with the last status. */
   private readonly writes = new Map<string, Promise<void>>();
@@ -248,9 +252,14 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
-  /** Closes every client; their rows keep the last status so that a restart can tell what was live. */
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Closes every client once the running syncs have recorded their end (bounded), while the
+   * database is still open; their rows keep the last status so that a restart, or the instance that
+   * takes the sessions over, can tell what was live.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     this.shuttingDown = true;
+    await Promise.race([Promise.allSettled(this.syncs.allRunning()), delay(SHUTDOWN_SYNC_WAIT_MS, undefined, { ref: false })]);
     const live = [...this.registry.all()];
     await Promise.allSettled(live.map(([, session]) => session.client.stop()));
     // What the clients reported before they stopped is stored before the database closes.
@@ -272,7 +281,10 @@ export class SessionService implements OnApplicationBootstrap, OnApplicationShut
     if (!live) return;
     this.registry.delete(sessionId);
     this.syncs.forget(sessionId);
-    live.client.stop().catch((error: unknown) => this.logger.warn(`client stop after the lease was lost: ${errorText(error)}`, { sessionId }));
+    live.client.stop().then(
+      () => this.logger.log('client stopped: the lease was lost', { sessionId }),
+      (error: unknown) => this.logger.warn(`client stop after the lease was lost: ${errorText(error)}`, { sessionId }),
+    );
   }
 
   private listenerFor(sessionId: string, entry: LiveSession): WhatsappClientListener {
