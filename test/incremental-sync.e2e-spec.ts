@@ -129,8 +129,9 @@ describe('mode=incremental', () => {
     expect(answer.body).toMatchObject({ ...OK, mode: 'incremental', chatsProcessed: 0, chatsSkipped: 4, messagesSynced: 0, messagesInserted: 0 });
     expect(chatList).toHaveBeenCalledTimes(1);
     expect(fetches).toEqual([]);
-    // Besides the run's own row and, in its transaction, its `sync_chats_done` in the webhook outbox.
-    const data = statements.filter((sql) => !/sync_runs|INSERT INTO webhook_deliveries|^\s*(START TRANSACTION|BEGIN|COMMIT)/i.test(sql));
+    // Besides the run's own row and, in its transaction, the check of the session's lease and its
+    // `sync_chats_done` in the webhook outbox.
+    const data = statements.filter((sql) => !/sync_runs|session_leases|INSERT INTO webhook_deliveries|^\s*(START TRANSACTION|BEGIN|COMMIT)/i.test(sql));
     // The stored chats and their newest messages, read while WhatsApp lists the chats; no chat row
     // differs from the listing, so none is upserted.
     expect(data).toHaveLength(1);

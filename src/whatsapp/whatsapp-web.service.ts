@@ -414,10 +414,11 @@ export class WhatsappWebService implements OnApplicationBootstrap, OnModuleDestr
   /** The run's session is still ready with the run's client: not deleted, stopped, nor started again since. */
   private assertStillReady(sessionId: string, client: WhatsappClient): void {
     if (this.shuttingDown) throw new SyncInterruptedError('the service is shutting down');
-    if (!this.leases.holds(sessionId)) throw new SyncInterruptedError('this instance no longer owns the session');
     const status = this.sessions.statusOf(sessionId);
     if (status !== 'ready') throw new SessionNotReadyError(`session ${sessionId} is no longer ready (status: ${status ?? 'deleted'})`);
     if (this.sessions.readyClient(sessionId) !== client) throw new SessionNotReadyError(`session ${sessionId} was stopped and started again during the run`);
+    // Ready here, but another instance may own it by now (this process was paused, or cut off).
+    if (!this.leases.holds(sessionId)) throw new SyncInterruptedError('this instance no longer owns the session');
   }
 
 

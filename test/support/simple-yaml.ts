@@ -1,8 +1,9 @@
 /**
  * A reader for the YAML our compose file is written in, enough to check it in a test without a YAML
  * dependency: block maps and sequences by indentation, plain and quoted scalars, `#` comments and
- * JSON-style flow sequences. Anything else (anchors, block scalars, flow maps) throws, so that the
- * test fails loudly instead of reading the file wrong.
+ * JSON-style flow sequences, and compose's `!override` tag on a key whose block follows (read as that
+ * block: it replaces what `extends` would merge). Anything else (anchors, other tags, block scalars,
+ * flow maps) throws, so that the test fails loudly instead of reading the file wrong.
  */
 export type YamlValue = string | YamlValue[] | { [key: string]: YamlValue } | null;
 
@@ -42,7 +43,8 @@ export function parseSimpleYaml(source: string): YamlValue {
       const line = lines[position++];
       const match = /^([A-Za-z0-9_.-]+):(?:\s+(.*))?$/.exec(line.text);
       if (!match) throw new Error(`line ${line.number}: expected "key: value", got "${line.text}"`);
-      const [, key, rest] = match;
+      const [, key, written] = match;
+      const rest = written === '!override' ? undefined : written;
       if (key in result) throw new Error(`line ${line.number}: duplicate key ${key}`);
       result[key] = rest === undefined ? (position < lines.length && lines[position].indent > indent ? block(lines[position].indent) : null) : scalar(rest, line.number);
     }
