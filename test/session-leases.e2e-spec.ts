@@ -97,6 +97,20 @@ describe('session leases across instances', () => {
     expect(await call(b.baseUrl, 'GET', '/whatsapp-web/session/s1/sync-chats/latest')).toMatchObject({ status: 200, body: { syncId: onA.body.syncId, status: 'done' } });
   });
 
+  it('two starts of one new session at once, on A and on B: one claim, one client; the other call answers as the owner or says who it is', async () => {
+    const [a, b] = services;
+    const answers = await Promise.all([call(a.baseUrl, 'POST', '/whatsapp-web/session/race/start'), call(b.baseUrl, 'POST', '/whatsapp-web/session/race/start')]);
+    const owner = (await lease('race'))!.owner;
+    expect(await lease('race')).toEqual({ owner, generation: '1' });
+    for (const answer of answers) {
+      if (answer.status === 201) expect(answer.body).toMatchObject({ sessionId: 'race', owner });
+      else expect(answer).toEqual({ status: 409, body: { statusCode: 409, error: 'Conflict', message: `Session race is run by instance ${owner}` } });
+    }
+    expect(answers.some((answer) => answer.status === 201)).toBe(true);
+    const loser = owner === 'A' ? b : a;
+    expect(loser.log).not.toMatch(/"message":"starting \(provider simulated\)","context":"SessionService","sessionId":"race"/);
+  });
+
   it('SIGKILL of the owner mid-run: B takes the session over, the run shows interrupted, the catch-up completes it, no message twice', async () => {
     const [a, b] = services;
     await readyOn(a, 's2');
