@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { EntityManager } from 'typeorm';
@@ -36,7 +36,7 @@ const RETRY_MS = 1000;
  * to `onLost`, which stops the session's client here.
  */
 @Injectable()
-export class SessionLeaseService extends SessionFence implements OnModuleDestroy {
+export class SessionLeaseService extends SessionFence implements OnApplicationShutdown {
   private readonly logger = new Logger(SessionLeaseService.name);
   private readonly held = new Map<string, Held>();
   private readonly lostListeners: Array<(sessionId: string) => void> = [];
@@ -151,7 +151,8 @@ export class SessionLeaseService extends SessionFence implements OnModuleDestroy
     return rows.map((row) => ({ ...row, free: !row.live || this.isDeadPredecessor(row) }));
   }
 
-  onModuleDestroy(): void {
+  /** Renewals go on through the shutdown's first steps (the clients close while their leases hold), and end here. */
+  onApplicationShutdown(): void {
     this.stopped = true;
     clearTimeout(this.timer);
   }
