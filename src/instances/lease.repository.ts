@@ -19,6 +19,8 @@ export interface LeaseRow {
   address: string | null;
   generation: number;
   live: boolean;
+  /** Milliseconds until it expires, by the database's clock (negative once expired). */
+  expiresInMs: number;
 }
 
 /** A held lease: the generation that fences the holder's writes. */
@@ -50,7 +52,8 @@ const RENEW_SQL = `
   WHERE l.session_id = h.session_id AND l.generation = h.generation AND l.owner = $1 AND l.expires_at > now()
   RETURNING l.session_id`;
 
-const ROW_COLUMNS = `session_id AS "sessionId", owner, host, pid, address, generation::int AS generation, (expires_at > now()) AS live`;
+const ROW_COLUMNS = `session_id AS "sessionId", owner, host, pid, address, generation::int AS generation, (expires_at > now()) AS live,
+  (extract(epoch FROM expires_at - now()) * 1000)::float8 AS "expiresInMs"`;
 
 /**
  * Session leases in PostgreSQL (see the migration 1764230000000-session-leases): who runs each

@@ -5,6 +5,9 @@ import { SessionService } from '../whatsapp/session/session.service';
 import { HandoverChannel } from './handover-channel';
 import { SessionLeaseService } from './session-lease.service';
 
+/** After an expiry by the database's clock, so that the scan finds the lease expired. */
+const EXPIRY_SLACK_MS = 20;
+
 /**
  * Takes over the sessions of instances that died or shut down: every third of the lease TTL, and at
  * once when an instance announces a hand-over, each free lease (expired, or left by a dead
@@ -18,6 +21,8 @@ import { SessionLeaseService } from './session-lease.service';
 export class SessionTakeoverService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(SessionTakeoverService.name);
   private timer: NodeJS.Timeout | undefined;
+  /** A scan at the moment the next lease of another instance expires, so a takeover never waits for the periodic one. */
+  private atExpiry: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
   private again = false;
   private stopped = false;
@@ -38,6 +43,7 @@ export class SessionTakeoverService implements OnApplicationBootstrap, OnModuleD
   onModuleDestroy(): void {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.atExpiry);
   }
 
   /** One scan at a time; a request meanwhile runs one more after it. */
@@ -58,8 +64,21 @@ export class SessionTakeoverService implements OnApplicationBootstrap, OnModuleD
     return this.scanning;
   }
 
+  /**
+   * The owner renews every third of the TTL, so a lease expires at most one TTL after its owner
+   * died: scanning at that moment keeps a takeover within one TTL (plus the client's start).
+   */
+  private scanAtNextExpiry(expiresInMs: number[]): void {
+    clearTimeout(this.atExpiry);
+    if (expiresInMs.length === 0 || this.stopped) return;
+    this.atExpiry = setTimeout(() => void this.scan(), Math.max(0, Math.min(...expiresInMs)) + EXPIRY_SLACK_MS);
+    this.atExpiry.unref();
+  }
+
   private async scanOnce(): Promise<void> {
-    for (const lease of await this.leases.all()) {
+    const leases = await this.leases.all();
+    this.scanAtNextExpiry(leases.filter((lease) => !lease.free && lease.owner !== this.leases.instanceId).map((lease) => lease.expiresInMs));
+    for (const lease of leases) {
       if (this.stopped) return;
       if (!lease.free) continue;
       const status = await this.sessions.storedStatus(lease.sessionId);

@@ -14,11 +14,19 @@ export interface SessionView {
   owner: string | null;
 }
 
-/** What this process knows live wins over the row, which lags a write behind. */
+/** Statuses of a session whose client runs somewhere. */
+const RUNNING: ReadonlySet<SessionStatus> = new Set(['starting', 'qr', 'authenticated', 'ready', 'disconnected']);
+
+/**
+ * What this process knows live wins over the row, which lags a write behind. A row that says the
+ * session runs while no instance owns it (its owner died, and no instance took it over yet) shows
+ * `stopped`: nothing runs it at this moment.
+ */
 export function toSessionView(sessionId: string, row: SessionEntity | null, live: LiveSession | undefined, owner: string | null): SessionView {
+  const stored = row && RUNNING.has(row.status) && owner === null ? 'stopped' : row?.status;
   return {
     sessionId,
-    status: live?.status ?? row?.status ?? 'stopped',
+    status: live?.status ?? stored ?? 'stopped',
     me: live?.me ?? row?.me ?? null,
     error: live ? (live.error ?? null) : (row?.lastError ?? null),
     createdAt: row?.createdAt.toISOString() ?? null,
