@@ -5,6 +5,7 @@ import { BenchPostgres } from './bench-postgres';
 import { measureCatchUp } from './catch-up';
 import { copyLimit } from './copy-limit';
 import { ArmName, measureEventCost } from './event-cost';
+import { Placement, measureRedisFanOut, measureTakeover } from './instances';
 import { seedWay } from './seed-way';
 import { ServerProcess } from './server-process';
 import { SyncMeasurement, measureSync, startReadySession } from './sync-driver';
@@ -17,11 +18,13 @@ import { measureWebhookSyncCost } from './webhook-sync-cost';
  * limit the machine allows, on generated simulated accounts. Prints a table, writes results.json.
  * Set BENCH_QUICK=1 for a smaller run (10x fewer messages in the scale scenario, the seed's way on
  * 1,000 rows instead of 3,000), BENCH_ONLY to a comma-separated list of scenarios (throughput, seed,
- * latency, events, scale, catchup, webhooks) to run only those, BENCH_EVENT_ROUNDS for the event scenario's rounds (9),
- * BENCH_WEBHOOK_ROUNDS for the webhook sync comparison's rounds of four runs, A B B A then B A A B (2).
+ * latency, events, scale, catchup, webhooks, instances) to run only those, BENCH_EVENT_ROUNDS for the event scenario's rounds (9),
+ * BENCH_WEBHOOK_ROUNDS for the webhook sync comparison's rounds of four runs, A B B A then B A A B (2),
+ * BENCH_INSTANCE_ROUNDS for the instances scenario's rounds of four runs with watchers on another instance (3).
+ * The instances scenario needs the machine's Redis at 127.0.0.1:6379.
  */
 const QUICK = process.env.BENCH_QUICK === '1';
-const SCENARIOS = ['throughput', 'seed', 'latency', 'events', 'scale', 'catchup', 'webhooks'] as const;
+const SCENARIOS = ['throughput', 'seed', 'latency', 'events', 'scale', 'catchup', 'webhooks', 'instances'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 for (const name of ONLY) if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown scenario ${name}; known: ${SCENARIOS.join(', ')}`);
@@ -178,6 +181,27 @@ async function main(): Promise<void> {
       report('   recovery -> head delivered', toHead, `the head's back-off: ${down.headAttempts} attempts from base ${down.retryBaseMs} ms${backoff}; ${down.refused} answers of 500`);
       report('   head delivered -> last delivered', `${fmt(down.drainedAfterHead)} more`, `${fmt(down.drainPerSecond)} deliveries/s, one queue`);
       results.webhooks = { syncCost: cost, live, ingest, recovery: down };
+    }
+
+    if (runs('instances')) {
+      // 8: two instances on one PostgreSQL and one Redis. A 100k-message sync on A with 20 lean
+      // watchers connected to B (every event through the Redis adapter) against none; then the time
+      // from a SIGKILL of a session's owner to another instance running it.
+      const rounds = Number(process.env.BENCH_INSTANCE_ROUNDS ?? 3);
+      if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_INSTANCE_ROUNDS must be a positive integer, not ${process.env.BENCH_INSTANCE_ROUNDS}`);
+      const fan = await measureRedisFanOut(pg, rounds, account);
+      const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+      const cpu = (arm: 'alone' | 'remote') => `CPU: A ${fan.medianCpu[arm].a.toFixed(2)} s, B ${fan.medianCpu[arm].b.toFixed(2)} s`;
+      const per = fan.runs.filter((r) => r.arm === 'alone').length;
+      report('8. instances: sync 100k on A, no watcher', `${(fan.medianMs.alone / 1000).toFixed(2)} s`, `median of ${per} runs in ${rounds} round${rounds > 1 ? 's' : ''} (A B B A${rounds > 1 ? ', then B A A B' : ''}), a fresh session each; A publishes every event to Redis either way; ${cpu('alone')}`);
+      report('   instances: 20 lean watchers on B', `${(fan.medianMs.remote / 1000).toFixed(2)} s`, `${pct(fan.slowdown)} (target < 15%; rounds ${fan.slowdownPerRound.map(pct).join(', ')}); every watcher got all ${fan.eventsPerWatcher[0]} events in order; ${cpu('remote')}; watchers' CPU ${fan.medianCpu.remote.clients.toFixed(2)} s`);
+      const takeover = await measureTakeover(pg);
+      const ms = (x: number) => `${fmt(x)} ms`;
+      const times = (p: Placement) => takeover.byPlacement[p];
+      const spread = (p: Placement) => `median of ${times(p).ms.length}, min ${ms(times(p).min)}, max ${ms(times(p).max)}`;
+      report('   takeover after SIGKILL, same host', `${ms(times('same host').median)}`, `${spread('same host')}; SESSION_LEASE_TTL_MS=${takeover.ttlMs}: B sees the dead pid on its host and takes over at its next scan (every ${fmt(takeover.scanEveryMs)} ms), not after the TTL; kill -> B answers ready, owner B`);
+      report('   takeover after SIGKILL, other host', `${ms(times('other host').median)}`, `${spread('other host')}; the lease made to name another host: B waits for its expiry (a TTL after A's last renewal, renewals every TTL/3), then its next scan (claimed ${times('other host').claimAfterExpiryMs.map(fmt).join(', ')} ms after the expiry); ${times('other host').unavailable} polls answered 503 meanwhile (forwarded to the dead A)`);
+      results.instances = { redisFanOut: fan, takeover };
     }
   } finally {
     await pg.stop();

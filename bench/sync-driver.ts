@@ -27,24 +27,27 @@ export async function startReadySession(url: string, sessionId: string): Promise
 
 /**
  * Who watches the run: `clients` sockets in the room, socket.io-clients or lean protocol clients,
- * held by `via` (else by a watcher process started for this run alone).
+ * held by `via` (else by a watcher process started for this run alone), connected to `watchUrl`
+ * (another instance, whose sockets get the run's events through Redis), by default to the server
+ * that syncs.
  */
 export interface Watchers {
   clients: number;
   lean?: boolean;
   via?: WatcherProcess;
+  watchUrl?: string;
 }
 
 /**
  * POSTs a sync with the watchers in the room, checking that every event arrives at every client and
  * in order, and measures the time to its answer.
  */
-export async function measureSync(server: ServerProcess, sessionId: string, limitPerChat: number, { clients, lean = false, via }: Watchers): Promise<SyncMeasurement> {
+export async function measureSync(server: ServerProcess, sessionId: string, limitPerChat: number, { clients, lean = false, via, watchUrl }: Watchers): Promise<SyncMeasurement> {
   const url = server.url;
   const own = clients > 0 && !via ? WatcherProcess.start() : undefined;
   const holder = via ?? own;
   try {
-    const watchers = holder && clients > 0 ? await holder.watch({ url, sessionId, clients, lean }) : undefined;
+    const watchers = holder && clients > 0 ? await holder.watch({ url: watchUrl ?? url, sessionId, clients, lean }) : undefined;
     // Only the sync itself: the clients' connections and joins happened before.
     const cpuBefore = server.cpuSeconds();
     const started = performance.now();
