@@ -22,6 +22,7 @@ export class WebhookOutbox implements EventOutbox, EntitySubscriberInterface {
   // Weak: a transaction whose connection died may end with neither event.
   private readonly writing = new WeakSet<QueryRunner>();
   private committed: () => void = () => undefined;
+  private purgeListener: (sessionId: string) => () => void = () => () => undefined;
 
   constructor(
     private readonly deliveries: WebhookDeliveryRepository,
@@ -35,6 +36,20 @@ export class WebhookOutbox implements EventOutbox, EntitySubscriberInterface {
   /** `listener` is called each time delivery rows were committed. */
   onCommitted(listener: () => void): void {
     this.committed = listener;
+  }
+
+  /** `listener` is called when a purge of a session starts; what it answers, when the purge has ended. */
+  onPurge(listener: (sessionId: string) => () => void): void {
+    this.purgeListener = listener;
+  }
+
+  async purging<T>(sessionId: string, purge: () => Promise<T>): Promise<T> {
+    const ended = this.purgeListener(sessionId);
+    try {
+      return await purge();
+    } finally {
+      ended();
+    }
   }
 
   async record<E extends DurableEventName>(manager: EntityManager, sessionId: string, event: E, payload: DurableEvents[E]): Promise<void> {

@@ -5,7 +5,8 @@ import { APP_CONFIG, AppConfig, WebhookDeliveryConfig } from '../config/app-conf
 import { errorText } from '../common/error-text';
 import { MetricsService } from '../metrics/metrics.service';
 import { WebhookOutbox } from './webhook-outbox';
-import { DeliveryRow, WebhookDeliveryRepository } from './webhook-delivery.repository';
+import { DeliveryRow, DeliveryStatus, WebhookDeliveryRepository } from './webhook-delivery.repository';
+import { WebhookQueueRun } from './webhook-queue-run';
 import { SendOutcome, sendWebhook, webhookSignature } from './webhook-sender';
 
 /** Deliveries in flight at once, each to a different (session, URL). */
@@ -19,6 +20,13 @@ const IDLE_POLL_MS = 60_000;
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
 /** A lease outlives the attempt's timeout by this much before another worker may take the row. */
 const LEASE_MARGIN_MS = 5000;
+/** Deliveries of one queue a run holds leased ahead of the one being sent (see WebhookQueueRun). */
+const RUN_WINDOW = 32;
+/**
+ * How long a statement's word that a held delivery is still in its queue lets the delivery leave
+ * (see WebhookQueueRun): beyond it, or once a purge of its session has ended, a newer statement must say so.
+ */
+const CONFIRM_MS = 50;
 /** The shortest time between two looks for due deliveries. */
 const MIN_LOOK_GAP_MS = 20;
 /** How long a shutdown lets deliveries in flight finish before it cuts them short. */
@@ -46,6 +54,8 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
   private stopped = false;
   private loop: Promise<void> = Promise.resolve();
   private readonly outcomes: Counter<'outcome'>;
+  /** Purges of sessions in this process: those under way (a count and a promise resolved at the end), when the last ended. */
+  private readonly purges = new Map<string, { running: number; gate: Promise<void>; open: () => void; endedAt: number }>();
   /** Aborted at shutdown: attempts still in flight then are cut short. */
   private readonly shutdown = new AbortController();
 
@@ -82,6 +92,7 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
     // Every POST in flight listens to the shutdown signal.
     setMaxListeners(CONCURRENCY + 1, this.shutdown.signal);
     this.outbox.onCommitted(() => this.wake());
+    this.outbox.onPurge((sessionId) => this.purgeStarted(sessionId));
     this.loop = this.run();
   }
 
@@ -120,6 +131,7 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
       const free = CONCURRENCY - this.inFlight.size;
       let claimed: DeliveryRow[] = [];
       let sleepMs = IDLE_POLL_MS;
+      const claimedAt = Date.now();
       if (free > 0) {
         try {
           claimed = await this.deliveries.claim(free, this.config.timeoutMs + LEASE_MARGIN_MS);
@@ -133,7 +145,7 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
           sleepMs = Math.min(IDLE_POLL_MS, this.config.retryBaseMs);
         }
       }
-      for (const delivery of claimed) this.track(this.deliver(delivery));
+      for (const delivery of claimed) this.track(this.deliver(delivery, claimedAt));
       // A full batch: there may be more at once. Otherwise wait for a delivery to end, an event,
       // or the first pending delivery's time.
       if ((claimed.length === free && free > 0) || this.wanted || this.stopped) continue;
@@ -157,37 +169,77 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
     });
   }
 
-  /** Sends `first`, then, as long as its queue's next delivery can go at once, that one, and so on. */
-  private async deliver(first: DeliveryRow): Promise<void> {
-    let delivery: DeliveryRow | null = first;
-    while (delivery) delivery = await this.attempt(delivery);
+  /** Sends `first`, then its queue's next deliveries as long as they may go at once (see WebhookQueueRun). */
+  private async deliver(first: DeliveryRow, leasedAt: number): Promise<void> {
+    const leaseMs = this.config.timeoutMs + LEASE_MARGIN_MS;
+    const log = { sessionId: first.session_id };
+    const run = new WebhookQueueRun(
+      {
+        post: (delivery) => this.post(delivery),
+        settle: (request) => this.deliveries.settle(first, request, this.config.maxAttempts, leaseMs),
+        retryMs: (delivery) => retryDelayMs(this.config, delivery.attempts),
+        stopped: () => this.stopped,
+        purges: () => {
+          const purge = this.purges.get(first.session_id);
+          return { running: purge && purge.running > 0 ? purge.gate : null, endedAt: purge?.endedAt ?? -Infinity };
+        },
+        recorded: (delivery, sent, status) => this.recorded(delivery, sent, status),
+        // The outcomes not recorded: their leases run out and those deliveries are attempted again.
+        settleFailed: (error, givingUp) => this.logger.warn(`webhook deliveries of ${first.url.replace(/[?#].*$/, '')}: attempts not recorded (${errorText(error)})${givingUp ? ', sent again once their leases run out' : ', trying again'}`, log),
+        now: () => Date.now(),
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      },
+      { window: RUN_WINDOW, leaseMarginMs: LEASE_MARGIN_MS, confirmMs: CONFIRM_MS },
+      first,
+      leasedAt,
+    );
+    await run.run();
   }
 
-  /** One attempt, recorded; answers the queue's next delivery when it was claimed with the record. */
-  private async attempt(delivery: DeliveryRow): Promise<DeliveryRow | null> {
+  /**
+   * A purge of `sessionId` starts: the session's runs send nothing until it ends (the answer), and
+   * then only on the word of a statement sent after that. Entries of purges that ended longer ago
+   * than any lease lasts are dropped (no run holds a word that old).
+   */
+  private purgeStarted(sessionId: string): () => void {
+    const oldest = Date.now() - (this.config.timeoutMs + LEASE_MARGIN_MS) * 2;
+    for (const [id, purge] of this.purges) if (purge.running === 0 && purge.endedAt < oldest) this.purges.delete(id);
+    let purge = this.purges.get(sessionId);
+    if (!purge || purge.running === 0) {
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      purge = { running: 0, gate, open, endedAt: purge?.endedAt ?? -Infinity };
+      this.purges.set(sessionId, purge);
+    }
+    purge.running++;
+    const current = purge;
+    return () => {
+      current.endedAt = Date.now();
+      if (--current.running === 0) current.open();
+    };
+  }
+
+  /** One POST of `delivery`, signed. */
+  private post(delivery: DeliveryRow): Promise<SendOutcome> {
     const body = JSON.stringify({ id: delivery.id, event: delivery.event, sessionId: delivery.session_id, createdAt: delivery.created_at.toISOString(), payload: delivery.payload });
     const timestamp = String(Math.floor(Date.now() / 1000));
     const headers: Record<string, string> = { 'x-webhook-id': delivery.id, 'x-webhook-timestamp': timestamp };
     if (delivery.secret) headers['x-webhook-signature'] = webhookSignature(delivery.secret, timestamp, body);
-    const sent: SendOutcome = await sendWebhook(delivery.url, body, headers, { ...this.config, signal: this.shutdown.signal });
+    return sendWebhook(delivery.url, body, headers, { ...this.config, signal: this.shutdown.signal });
+  }
+
+  /** An attempt's record: counted and logged by its outcome. */
+  private recorded(delivery: DeliveryRow, sent: SendOutcome, status: DeliveryStatus | null): void {
     const log = { sessionId: delivery.session_id };
-    try {
-      const leaseNextMs = this.stopped ? null : this.config.timeoutMs + LEASE_MARGIN_MS;
-      const { status, next } = await this.deliveries.finish(delivery, sent, this.config.maxAttempts, retryDelayMs(this.config, delivery.attempts), leaseNextMs);
-      if (status === 'delivered') this.outcomes.inc({ outcome: 'delivered' });
-      else if (sent.interrupted) this.logger.log(`webhook ${delivery.event} ${delivery.id}: cut short by the shutdown, due again at the next start`, log);
-      else if (status === 'pending') {
-        this.outcomes.inc({ outcome: 'retrying' });
-        this.logger.warn(`webhook ${delivery.event} ${delivery.id}: attempt ${delivery.attempts} failed (${sent.error}), retrying`, log);
-      } else if (status === 'failed') {
-        this.outcomes.inc({ outcome: 'failed' });
-        this.logger.error(`webhook ${delivery.event} ${delivery.id}: failed after ${delivery.attempts} attempts (${sent.error})`, log);
-      }
-      return next;
-    } catch (error) {
-      // The outcome is not recorded: the lease runs out and the delivery is attempted again.
-      this.logger.warn(`webhook ${delivery.id}: attempt not recorded (${errorText(error)})`, log);
-      return null;
+    if (status === 'delivered') this.outcomes.inc({ outcome: 'delivered' });
+    else if (status === null) return;
+    else if (sent.interrupted) this.logger.log(`webhook ${delivery.event} ${delivery.id}: cut short by the shutdown, due again at the next start`, log);
+    else if (status === 'pending') {
+      this.outcomes.inc({ outcome: 'retrying' });
+      this.logger.warn(`webhook ${delivery.event} ${delivery.id}: attempt ${delivery.attempts} failed (${sent.error}), retrying`, log);
+    } else if (status === 'failed') {
+      this.outcomes.inc({ outcome: 'failed' });
+      this.logger.error(`webhook ${delivery.event} ${delivery.id}: failed after ${delivery.attempts} attempts (${sent.error})`, log);
     }
   }
 }
