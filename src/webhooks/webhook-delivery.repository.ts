@@ -48,6 +48,9 @@ export interface SettleAnswer {
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
+/** The key of a (session, URL) queue, as the outbox and the worker name it. */
+export const queueKey = (sessionId: string, url: string): string => `${sessionId}\n${url}`;
+
 /** The global webhook as the outbox's insert needs it. */
 export interface GlobalTarget {
   url: string;
@@ -211,16 +214,16 @@ const LIST_SQL = `
 export class WebhookDeliveryRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Writes the event for each of its targets, in `manager`'s transaction; answers how many rows. */
-  async enqueue(manager: EntityManager, sessionId: string, event: string, payloadJson: string, global: GlobalTarget | null): Promise<number> {
-    const rows = (await manager.query(`${ENQUEUE_SQL} RETURNING 1`, [sessionId, event, payloadJson, global?.url ?? null, global?.secret ?? null, global?.events ?? null])) as unknown[];
-    return rows.length;
+  /** Writes the event for each of its targets, in `manager`'s transaction; answers the URLs written to. */
+  async enqueue(manager: EntityManager, sessionId: string, event: string, payloadJson: string, global: GlobalTarget | null): Promise<string[]> {
+    const rows = (await manager.query(`WITH w AS (${ENQUEUE_SQL} RETURNING url) SELECT DISTINCT url FROM w`, [sessionId, event, payloadJson, global?.url ?? null, global?.secret ?? null, global?.events ?? null])) as Array<{ url: string }>;
+    return rows.map((r) => r.url);
   }
 
   /** `enqueue` of each payload of the JSON array `payloadsJson`, in its order. */
-  async enqueueAll(manager: EntityManager, sessionId: string, event: string, payloadsJson: string, global: GlobalTarget | null): Promise<number> {
-    const rows = (await manager.query(`${ENQUEUE_ALL_SQL} RETURNING 1`, [sessionId, event, payloadsJson, global?.url ?? null, global?.secret ?? null, global?.events ?? null])) as unknown[];
-    return rows.length;
+  async enqueueAll(manager: EntityManager, sessionId: string, event: string, payloadsJson: string, global: GlobalTarget | null): Promise<string[]> {
+    const rows = (await manager.query(`WITH w AS (${ENQUEUE_ALL_SQL} RETURNING url) SELECT DISTINCT url FROM w`, [sessionId, event, payloadsJson, global?.url ?? null, global?.secret ?? null, global?.events ?? null])) as Array<{ url: string }>;
+    return rows.map((r) => r.url);
   }
 
   /** The session's deliveries that carry a message (`message`, `message_update`), whatever their status; their attempts go with them. */

@@ -20,6 +20,11 @@ export interface QueueRunDeps {
    * (`null`: none), and when the last one ended (local clock; -Infinity: never).
    */
   purges(): { running: Promise<void> | null; endedAt: number };
+  /**
+   * The run has nothing more to send: answers, once rows may have been committed to the queue since
+   * its last statement was sent, whether it goes on (it then leases them); `false` ends the run.
+   */
+  linger(): Promise<boolean>;
   /** Local clock, milliseconds. */
   now(): number;
   /** Waits `ms` (between two tries of a failed statement). */
@@ -61,6 +66,10 @@ interface Held {
  *   several deliveries, and it runs while the next POST is under way;
  * - an attempt that is not delivered stops the run until it is recorded: nothing behind it leaves
  *   before that (its back-off then ends the run, unless it has failed for good and left the queue).
+ *
+ * - once everything is recorded and nothing is held, the run waits (`linger`) for rows committed to
+ *   its queue, and leases them, instead of ending: a busy queue's next rows do not wait for the
+ *   worker's next look.
  *
  * Order: the deliveries leave in `seq` order and each only after the one before it was
  * acknowledged; the recording keeps that order too (one statement at a time, each with every
@@ -136,8 +145,10 @@ export class WebhookQueueRun {
         continue;
       }
       if (this.failures >= SETTLE_TRIES) return;
-      if (this.unrecorded.length === 0 && this.window.length === 0) return;
-      if (this.failures > 0) await this.deps.sleep(SETTLE_RETRY_MS * this.failures);
+      if (this.unrecorded.length === 0 && this.window.length === 0) {
+        // Everything recorded, nothing held: wait for the queue's next rows, or end.
+        if (this.failures > 0 || this.deps.stopped() || !(await this.deps.linger())) return;
+      } else if (this.failures > 0) await this.deps.sleep(SETTLE_RETRY_MS * this.failures);
       this.settle();
     }
   }

@@ -5,7 +5,7 @@ import { APP_CONFIG, AppConfig, WebhookDeliveryConfig } from '../config/app-conf
 import { errorText } from '../common/error-text';
 import { MetricsService } from '../metrics/metrics.service';
 import { WebhookOutbox } from './webhook-outbox';
-import { DeliveryRow, DeliveryStatus, WebhookDeliveryRepository } from './webhook-delivery.repository';
+import { DeliveryRow, DeliveryStatus, WebhookDeliveryRepository, queueKey } from './webhook-delivery.repository';
 import { WebhookQueueRun } from './webhook-queue-run';
 import { SendOutcome, sendWebhook, webhookSignature } from './webhook-sender';
 
@@ -27,10 +27,22 @@ const RUN_WINDOW = 32;
  * (see WebhookQueueRun): beyond it, or once a purge of its session has ended, a newer statement must say so.
  */
 const CONFIRM_MS = 50;
+/** How long a queue's run that has sent everything waits for the queue's next rows before it ends. */
+const LINGER_MS = 1000;
 /** The shortest time between two looks for due deliveries. */
 const MIN_LOOK_GAP_MS = 20;
 /** How long a shutdown lets deliveries in flight finish before it cuts them short. */
 const SHUTDOWN_GRACE_MS = 3000;
+
+/** A queue's run as the worker tells it of its queue's commits. */
+interface RunHandle {
+  /** Rows were committed to the queue since the run's last statement was sent. */
+  poked: boolean;
+  /** Another run of the queue started here: this one ends instead of waiting. */
+  retired: boolean;
+  /** Ends the run's wait for rows, when it waits. */
+  wakeUp: (() => void) | null;
+}
 
 /** The delay before attempt `attempts + 1`: the base, doubled per attempt made, capped. */
 export function retryDelayMs(config: Pick<WebhookDeliveryConfig, 'retryBaseMs'>, attempts: number): number {
@@ -54,6 +66,12 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
   private stopped = false;
   private loop: Promise<void> = Promise.resolve();
   private readonly outcomes: Counter<'outcome'>;
+  /** The runs under way, by queue (queueKey): told when rows of their queue are committed. */
+  private readonly runs = new Map<string, Set<RunHandle>>();
+  /** Runs waiting for their queue's next rows: they send nothing, and take no slot of CONCURRENCY. */
+  private lingering = 0;
+  /** The last look left due deliveries for want of a slot. */
+  private starved = false;
   /** Purges of sessions in this process: those under way (a count and a promise resolved at the end), when the last ended. */
   private readonly purges = new Map<string, { running: number; gate: Promise<void>; open: () => void; endedAt: number }>();
   /** Aborted at shutdown: attempts still in flight then are cut short. */
@@ -91,7 +109,7 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
   onApplicationBootstrap(): void {
     // Every POST in flight listens to the shutdown signal.
     setMaxListeners(CONCURRENCY + 1, this.shutdown.signal);
-    this.outbox.onCommitted(() => this.wake());
+    this.outbox.onCommitted((queues) => this.committed(queues));
     this.outbox.onPurge((sessionId) => this.purgeStarted(sessionId));
     this.loop = this.run();
   }
@@ -105,6 +123,7 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
     this.stopped = true;
     this.outbox.onCommitted(() => undefined);
     this.wake();
+    for (const handles of this.runs.values()) for (const handle of handles) handle.wakeUp?.();
     await this.loop;
     const ended = Promise.allSettled([...this.inFlight]);
     let grace: NodeJS.Timeout | undefined;
@@ -120,6 +139,24 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
     this.resume?.();
   }
 
+  /**
+   * Rows were committed to `queues`: a run of the queue here takes them (it leases them with its next
+   * statement, or, waiting, with one now); the other queues need a look.
+   */
+  private committed(queues: ReadonlySet<string>): void {
+    let look = false;
+    for (const key of queues) {
+      const handles = this.runs.get(key);
+      if (!handles?.size) look = true;
+      else
+        for (const handle of handles) {
+          handle.poked = true;
+          handle.wakeUp?.();
+        }
+    }
+    if (look) this.wake();
+  }
+
   private async run(): Promise<void> {
     while (!this.stopped) {
       // Commits wake the worker up to hundreds of times a second; one look per gap serves them all
@@ -128,7 +165,7 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
       if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap));
       this.lastLook = Date.now();
       this.wanted = false;
-      const free = CONCURRENCY - this.inFlight.size;
+      const free = CONCURRENCY - (this.inFlight.size - this.lingering);
       let claimed: DeliveryRow[] = [];
       let sleepMs = IDLE_POLL_MS;
       const claimedAt = Date.now();
@@ -146,6 +183,7 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
         }
       }
       for (const delivery of claimed) this.track(this.deliver(delivery, claimedAt));
+      this.starved = free <= 0;
       // A full batch: there may be more at once. Otherwise wait for a delivery to end, an event,
       // or the first pending delivery's time.
       if ((claimed.length === free && free > 0) || this.wanted || this.stopped) continue;
@@ -173,10 +211,23 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
   private async deliver(first: DeliveryRow, leasedAt: number): Promise<void> {
     const leaseMs = this.config.timeoutMs + LEASE_MARGIN_MS;
     const log = { sessionId: first.session_id };
+    const key = queueKey(first.session_id, first.url);
+    let handles = this.runs.get(key);
+    if (!handles) this.runs.set(key, (handles = new Set()));
+    // A run of the queue that waits for rows has been overtaken by the look that found this one: it ends.
+    for (const other of handles) {
+      other.retired = true;
+      other.wakeUp?.();
+    }
+    const handle: RunHandle = { poked: false, retired: false, wakeUp: null };
+    handles.add(handle);
     const run = new WebhookQueueRun(
       {
         post: (delivery) => this.post(delivery),
-        settle: (request) => this.deliveries.settle(first, request, this.config.maxAttempts, leaseMs),
+        settle: (request) => {
+          handle.poked = false;
+          return this.deliveries.settle(first, request, this.config.maxAttempts, leaseMs);
+        },
         retryMs: (delivery) => retryDelayMs(this.config, delivery.attempts),
         stopped: () => this.stopped,
         purges: () => {
@@ -186,6 +237,7 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
         recorded: (delivery, sent, status) => this.recorded(delivery, sent, status),
         // The outcomes not recorded: their leases run out and those deliveries are attempted again.
         settleFailed: (error, givingUp) => this.logger.warn(`webhook deliveries of ${first.url.replace(/[?#].*$/, '')}: attempts not recorded (${errorText(error)})${givingUp ? ', sent again once their leases run out' : ', trying again'}`, log),
+        linger: () => this.linger(handle),
         now: () => Date.now(),
         sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       },
@@ -193,7 +245,34 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
       first,
       leasedAt,
     );
-    await run.run();
+    try {
+      await run.run();
+    } finally {
+      handles.delete(handle);
+      if (handles.size === 0 && this.runs.get(key) === handles) this.runs.delete(key);
+    }
+  }
+
+  /**
+   * A run with nothing to send waits up to LINGER_MS for rows committed to its queue; it goes on
+   * when some were (since its last statement) and a slot of CONCURRENCY is free, else it ends.
+   */
+  private async linger(handle: RunHandle): Promise<boolean> {
+    if (!handle.poked && !handle.retired && !this.stopped) {
+      this.lingering++;
+      // Its slot may serve a queue the last look left waiting.
+      if (this.starved) this.wake();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => handle.wakeUp?.(), LINGER_MS);
+        handle.wakeUp = () => {
+          clearTimeout(timer);
+          handle.wakeUp = null;
+          resolve();
+        };
+      });
+      this.lingering--;
+    }
+    return handle.poked && !handle.retired && !this.stopped && this.inFlight.size - this.lingering <= CONCURRENCY;
   }
 
   /**
