@@ -99,7 +99,10 @@ export class WebhookQueueRun {
   /** Ids sent since the statement in flight was sent: its answer may still list them as held. */
   private sentDuringSettle = new Set<string>();
   private settling: Promise<void> | null = null;
+  /** Statements failed in a row. */
   private failures = 0;
+  /** A statement failed: the run sends nothing more, gives back what it holds, and ends once its outcomes are recorded. */
+  private ending = false;
   /** When the last attempt of the run ended (local clock). */
   private answeredAt = -Infinity;
 
@@ -127,17 +130,18 @@ export class WebhookQueueRun {
         continue;
       }
       const now = this.deps.now();
-      const may = !purges.running && !this.blocked && this.failures === 0 && !this.deps.stopped();
+      const may = !purges.running && !this.blocked && !this.ending && !this.deps.stopped();
       if (may && head?.row && now - head.leasedAt < this.freshMs && this.confirmed(head, now, purges.endedAt)) {
         this.window.shift();
         this.sentDuringSettle.add(head.id);
         this.sending = head.id;
+        // What ended before is recorded while this POST is under way.
+        if (!this.settling && this.unrecorded.length > 0) this.settle();
         const sent = await this.deps.post(head.row);
         this.sending = null;
         this.answeredAt = this.deps.now();
         this.unrecorded.push({ row: head.row, sent, retryMs: this.deps.retryMs(head.row) });
         if (!sent.delivered) this.blocked = true;
-        if (!this.settling) this.settle();
         continue;
       }
       if (this.settling) {
@@ -147,7 +151,7 @@ export class WebhookQueueRun {
       if (this.failures >= SETTLE_TRIES) return;
       if (this.unrecorded.length === 0 && this.window.length === 0) {
         // Everything recorded, nothing held: wait for the queue's next rows, or end.
-        if (this.failures > 0 || this.deps.stopped() || !(await this.deps.linger())) return;
+        if (this.ending || this.deps.stopped() || !(await this.deps.linger())) return;
       } else if (this.failures > 0) await this.deps.sleep(SETTLE_RETRY_MS * this.failures);
       this.settle();
     }
@@ -168,7 +172,7 @@ export class WebhookQueueRun {
     const held = this.window.filter((h): h is Held & { row: DeliveryRow } => h.row !== null);
     const sentAt = this.deps.now();
     // After a failed statement the run ends: it gives back what it holds and leases nothing more.
-    const want = this.deps.stopped() || this.failures > 0 ? 0 : this.options.window;
+    const want = this.deps.stopped() || this.ending ? 0 : this.options.window;
     const renew = held.some((h) => sentAt - h.leasedAt > this.freshMs / 2);
     this.sentDuringSettle = new Set();
     const request: SettleRequest = { outcomes, held: held.map((h) => h.row), sending: this.sending, want, renew };
@@ -195,6 +199,7 @@ export class WebhookQueueRun {
         },
         (error: unknown) => {
           this.failures++;
+          this.ending = true;
           this.unrecorded.unshift(...outcomes);
           this.deps.settleFailed(error, this.failures >= SETTLE_TRIES);
         },
