@@ -65,8 +65,7 @@ interface Held {
  *   since the last one and leasing what the queue has next; so under load one statement records
  *   several deliveries, and it runs while the next POST is under way;
  * - an attempt that is not delivered stops the run until it is recorded: nothing behind it leaves
- *   before that (its back-off then ends the run, unless it has failed for good and left the queue).
- *
+ *   before that (its back-off then ends the run, unless it has failed for good and left the queue);
  * - once everything is recorded and nothing is held, the run waits (`linger`) for rows committed to
  *   its queue, and leases them, instead of ending: a busy queue's next rows do not wait for the
  *   worker's next look.
@@ -74,7 +73,7 @@ interface Held {
  * Order: the deliveries leave in `seq` order and each only after the one before it was
  * acknowledged; the recording keeps that order too (one statement at a time, each with every
  * acknowledged attempt not yet recorded). A delivery acknowledged whose record never commits (the
- * service killed, the database gone for three tries) is sent again once its lease runs out, and so
+ * service killed, three statements failed in a row) is sent again once its lease runs out, and so
  * are the acknowledged ones after it: the receiver then sees those ids again, in the same order.
  *
  * Leases: a delivery leaves only while its lease still covers the attempt (sent within the margin

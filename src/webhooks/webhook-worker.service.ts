@@ -9,7 +9,7 @@ import { DeliveryRow, DeliveryStatus, WebhookDeliveryRepository, queueKey } from
 import { WebhookQueueRun } from './webhook-queue-run';
 import { SendOutcome, sendWebhook, webhookSignature } from './webhook-sender';
 
-/** Deliveries in flight at once, each to a different (session, URL). */
+/** Queue runs sending at once (POSTs in flight), each to a different (session, URL); runs waiting for rows do not count. */
 const CONCURRENCY = 16;
 /**
  * The longest the worker sleeps with nothing known to do: a delivery another instance wrote and
@@ -50,10 +50,11 @@ export function retryDelayMs(config: Pick<WebhookDeliveryConfig, 'retryBaseMs'>,
 }
 
 /**
- * Sends what the outbox holds: takes due deliveries (see WebhookDeliveryRepository.claim), POSTs
- * them signed, records each attempt. Woken when the outbox's rows are committed, when a delivery
- * ends, and at the time the first pending one becomes due; with nothing to do it looks once a
- * minute (rows another instance wrote and could not send).
+ * Sends what the outbox holds: takes due deliveries (see WebhookDeliveryRepository.claim), and runs
+ * each one's queue (WebhookQueueRun): POSTs signed, one at a time per queue, every attempt recorded.
+ * A commit of outbox rows goes to the run of their queue when there is one here (it leases them),
+ * else wakes the worker's look; so do a run's end and the time the first pending delivery becomes
+ * due; with nothing to do it looks once a minute (rows another instance wrote and could not send).
  */
 @Injectable()
 export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -160,7 +161,7 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
   private async run(): Promise<void> {
     while (!this.stopped) {
       // Commits wake the worker up to hundreds of times a second; one look per gap serves them all
-      // (a busy queue needs none: its deliveries follow one another, see deliver()).
+      // (a queue with a run here needs none: the run takes its rows, see committed()).
       const gap = this.lastLook + MIN_LOOK_GAP_MS - Date.now();
       if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap));
       this.lastLook = Date.now();
