@@ -122,7 +122,7 @@ describe('WhatsappStorageService on PostgreSQL', () => {
       new MessageChangeRepository(dataSource.getRepository(MessageEntity), dataSource.getRepository(MessageReactionEntity)),
       { keepRevokedBody: false },
       // No webhook here: the outbox records nothing.
-      { record: async () => undefined, recordAll: async () => undefined, forgetMessages: async () => undefined },
+      { record: async () => undefined, recordAll: async () => undefined, forgetMessages: async () => undefined, purging: (_sessionId, purge) => purge() },
       // No sessions run here: nothing to fence.
       NO_FENCE,
     );

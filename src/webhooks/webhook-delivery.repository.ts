@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { preparedQuery } from '../database/prepared-query';
+import type { SendOutcome } from './webhook-sender';
 
 /** A delivery row as the worker and the listing read it. */
 export interface DeliveryRow {
@@ -19,10 +21,35 @@ export interface DeliveryRow {
   last_error: string | null;
   delivered_at: Date | null;
   created_at: Date;
+  /** As claimed or leased: `last_attempt_at` before the lease, put back if the row is given back unsent. */
+  previous_attempt_at?: Date | null;
+}
+
+/** What a queue's run asks of SETTLE_SQL (see there). */
+export interface SettleRequest {
+  /** Attempts that ended, in the order they were made. */
+  outcomes: Array<{ row: DeliveryRow; sent: SendOutcome; retryMs: number }>;
+  /** Rows this worker holds leased and has not sent. */
+  held: DeliveryRow[];
+  /** The id of the row being sent now, if any. */
+  sending: string | null;
+  /** How many rows the run may hold after this statement (0: give every held row back). */
+  want: number;
+  renew: boolean;
+}
+
+/** The statuses written for `outcomes` (a row missing: no longer this worker's), and the queue's run in order. */
+export interface SettleAnswer {
+  finished: Map<string, DeliveryStatus>;
+  /** `leased`: the row, leased by this statement; `null`: held already, or not obtained. */
+  run: Array<{ id: string; leased: DeliveryRow | null }>;
 }
 
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** The key of a (session, URL) queue, as the outbox and the worker name it. */
+export const queueKey = (sessionId: string, url: string): string => `${sessionId}\n${url}`;
 
 /** The global webhook as the outbox's insert needs it. */
 export interface GlobalTarget {
@@ -84,7 +111,7 @@ const QUEUE_BUSY_SQL = `EXISTS (SELECT 1 ${IN_FLIGHT_OF_QUEUE_SQL})`;
  */
 const CLAIM_SQL = `
   ${HEADS_SQL}, claimed AS (
-    SELECT d.id FROM webhook_deliveries d
+    SELECT d.id, d.last_attempt_at FROM webhook_deliveries d
     WHERE d.seq = ANY (ARRAY(SELECT seq FROM queues)) AND d.status = 'pending' AND d.next_attempt_at <= now()
       -- The row's own lease, checked on its columns: when another worker claimed it meanwhile, the
       -- locked row is re-checked on its new version (a subquery would still see the old snapshot).
@@ -96,7 +123,7 @@ const CLAIM_SQL = `
   UPDATE webhook_deliveries d
   SET lease_until = now() + $2::int * interval '1 millisecond', attempts = d.attempts + 1, last_attempt_at = now()
   FROM claimed WHERE d.id = claimed.id
-  RETURNING d.*`;
+  RETURNING d.*, claimed.last_attempt_at AS previous_attempt_at`;
 
 /**
  * When the first queue that cannot send now may send: its head due, and its delivery in flight
@@ -108,44 +135,74 @@ const NEXT_CHANCE_SQL = `
   FROM webhook_deliveries d WHERE d.seq = ANY (ARRAY(SELECT seq FROM queues))`;
 
 /**
- * An attempt's outcome, recorded with the attempt, by the worker that holds the lease (`attempts`
- * as it claimed it): delivered, or pending again after `$7` ms, or failed once `$6` attempts ran out.
- * `$9`: the attempt was cut short by a shutdown; it does not count, and the delivery is due at once.
- * Nothing is written for a delivery deleted meanwhile (a purge).
+ * What one statement of a queue's run (see WebhookQueueRun) does, by the worker that holds the
+ * queue's leases:
+ * 1. records the attempts that ended (`$1`, in the order they were made; each by the `attempts` it
+ *    was leased with): delivered, or pending again after its `retry_ms`, or failed once `$3`
+ *    attempts ran out; one cut short by a shutdown (`interrupted`) does not count and is due at
+ *    once. Nothing is written for a delivery deleted meanwhile (a purge), or leased by another
+ *    worker since (its lease ran out).
+ * 2. finds the queue's run: its first pending deliveries in `seq` order, at most `$6`, as long as
+ *    each may go now (due, and not leased, or leased by this worker: `$2`, the rows it holds and has
+ *    not sent). Those finished in 1 are left out (the snapshot still has them pending), and so is
+ *    the one being sent (`$9`); one recorded in 1 that stays pending (its back-off), or one another
+ *    worker holds, ends the run.
+ * 3. leases the run's rows this worker did not hold (`$7` ms, an attempt counted, as CLAIM_SQL does),
+ *    renews those it held when `$8`, and gives back those it held that are no longer in the run (the
+ *    attempt they were counted for was not made: the count and `last_attempt_at` are restored).
  *
- * With `$10`, once the delivery left its queue (delivered or failed), the queue's next delivery is
- * claimed in the same statement when it is due (leased for `$11` ms, as CLAIM_SQL does): a busy
- * queue costs one statement per delivery. (`next` sees the table as it was before `done`, where the
- * finished delivery is still pending: it is left out by its id.)
+ * Answers one row per run row in order (`run_id`; the row's columns when leased now, NULLs when
+ * held already, or not obtained: another statement changed it meanwhile), each with `finished`, the
+ * statuses written in 1 (a JSON array); one row with a NULL `run_id` when the run is empty.
+ * A queue's run costs one statement per batch of finished attempts.
  */
-const FINISH_SQL = `
-  WITH done AS (
-    UPDATE webhook_deliveries SET
-      status = CASE WHEN $5::boolean THEN 'delivered' WHEN NOT $9::boolean AND attempts >= $6::int THEN 'failed' ELSE 'pending' END,
-      delivered_at = CASE WHEN $5::boolean THEN now() END,
-      attempts = CASE WHEN $9::boolean AND NOT $5::boolean THEN attempts - 1 ELSE attempts END,
-      next_attempt_at = CASE WHEN $5::boolean THEN next_attempt_at WHEN $9::boolean THEN now() ELSE now() + $7::int * interval '1 millisecond' END,
-      lease_until = NULL, last_status_code = $2, last_error = $3
-    WHERE id = $1 AND attempts = $8 AND status = 'pending'
-    RETURNING id, status, session_id, url
+const SETTLE_SQL = `
+  WITH o AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS o(n int, id uuid, attempts int, delivered boolean, status_code int, error text, duration_ms int, interrupted boolean, retry_ms int)
+  ), held AS (
+    SELECT * FROM jsonb_to_recordset($2::jsonb) AS h(id uuid, attempts int, previous_attempt_at timestamptz)
+  ), done AS (
+    UPDATE webhook_deliveries d SET
+      status = CASE WHEN o.delivered THEN 'delivered' WHEN NOT o.interrupted AND d.attempts >= $3::int THEN 'failed' ELSE 'pending' END,
+      delivered_at = CASE WHEN o.delivered THEN now() END,
+      attempts = CASE WHEN o.interrupted AND NOT o.delivered THEN d.attempts - 1 ELSE d.attempts END,
+      next_attempt_at = CASE WHEN o.delivered THEN d.next_attempt_at WHEN o.interrupted THEN now() ELSE now() + o.retry_ms * interval '1 millisecond' END,
+      lease_until = NULL, last_status_code = o.status_code, last_error = o.error
+    FROM o WHERE d.id = o.id AND d.attempts = o.attempts AND d.status = 'pending'
+    RETURNING d.id, d.status
   ), attempt AS (
-    INSERT INTO webhook_attempts (delivery_id, status_code, error, duration_ms) SELECT id, $2, $3, $4 FROM done
-  ), next AS (
-    -- The queue as parameters ($12, $13), not a join with done: the index scan then comes in seq
-    -- order and stops at the first row (a join made it read and sort the whole backlog).
-    -- Not locked here: a SKIP LOCKED would pass over a head another statement holds (a purge's
-    -- delete) and take the one after it. The update below locks the head, or finds it gone or taken.
-    SELECT n.id FROM webhook_deliveries n
-    WHERE $10::boolean AND n.session_id = $12 AND n.url = $13 AND n.status = 'pending' AND n.id <> $1
-      AND EXISTS (SELECT 1 FROM done WHERE done.status <> 'pending')
-    ORDER BY n.seq LIMIT 1
-  ), claimed AS (
+    INSERT INTO webhook_attempts (delivery_id, status_code, error, duration_ms)
+    SELECT o.id, o.status_code, o.error, o.duration_ms FROM o JOIN done USING (id) ORDER BY o.n
+  ), queue AS (
+    -- The queue as parameters ($4, $5): the index scan comes in seq order and stops at the limit.
+    -- Not locked here: a SKIP LOCKED would pass over a row another statement holds (a purge's
+    -- delete) and take the one after it. The updates below lock their rows, or find them gone or taken.
+    SELECT n.id, n.seq, n.last_attempt_at,
+      n.id NOT IN (SELECT id FROM o) AND n.next_attempt_at <= now()
+        AND (n.lease_until IS NULL OR n.lease_until < now() OR EXISTS (SELECT 1 FROM held h WHERE h.id = n.id AND h.attempts = n.attempts)) AS free
+    FROM webhook_deliveries n
+    WHERE n.session_id = $4 AND n.url = $5 AND n.status = 'pending' AND n.id IS DISTINCT FROM $9::uuid
+      AND n.id NOT IN (SELECT id FROM done WHERE status <> 'pending')
+    ORDER BY n.seq LIMIT $6
+  ), run AS (
+    SELECT id, seq, last_attempt_at FROM (SELECT q.*, bool_and(q.free) OVER (ORDER BY q.seq) AS go FROM queue q) q WHERE go
+  ), released AS (
+    UPDATE webhook_deliveries d SET lease_until = NULL, attempts = d.attempts - 1, last_attempt_at = h.previous_attempt_at
+    FROM held h WHERE d.id = h.id AND d.attempts = h.attempts AND d.status = 'pending' AND h.id NOT IN (SELECT id FROM run)
+  ), renewed AS (
+    UPDATE webhook_deliveries d SET lease_until = now() + $7::int * interval '1 millisecond'
+    FROM held h WHERE $8::boolean AND d.id = h.id AND d.attempts = h.attempts AND d.status = 'pending' AND h.id IN (SELECT id FROM run)
+  ), leased AS (
     UPDATE webhook_deliveries d
-    SET lease_until = now() + $11::int * interval '1 millisecond', attempts = d.attempts + 1, last_attempt_at = now()
-    FROM next WHERE d.id = next.id AND d.status = 'pending' AND d.next_attempt_at <= now() AND (d.lease_until IS NULL OR d.lease_until < now())
-    RETURNING d.*
+    SET lease_until = now() + $7::int * interval '1 millisecond', attempts = d.attempts + 1, last_attempt_at = now()
+    FROM run r WHERE d.id = r.id AND r.id NOT IN (SELECT id FROM held)
+      AND d.status = 'pending' AND d.next_attempt_at <= now() AND (d.lease_until IS NULL OR d.lease_until < now())
+    RETURNING d.*, r.last_attempt_at AS previous_attempt_at
   )
-  SELECT done.status AS finished, c.* FROM done LEFT JOIN claimed c ON true`;
+  SELECT f.finished, r.id AS run_id, l.*
+  FROM (SELECT COALESCE(json_agg(json_build_object('id', id, 'status', status)), '[]'::json) AS finished FROM done) f
+  LEFT JOIN run r ON true LEFT JOIN leased l ON l.id = r.id
+  ORDER BY r.seq`;
 
 const LIST_SQL = `
   SELECT * FROM webhook_deliveries
@@ -157,16 +214,16 @@ const LIST_SQL = `
 export class WebhookDeliveryRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** Writes the event for each of its targets, in `manager`'s transaction; answers how many rows. */
-  async enqueue(manager: EntityManager, sessionId: string, event: string, payloadJson: string, global: GlobalTarget | null): Promise<number> {
-    const rows = (await manager.query(`${ENQUEUE_SQL} RETURNING 1`, [sessionId, event, payloadJson, global?.url ?? null, global?.secret ?? null, global?.events ?? null])) as unknown[];
-    return rows.length;
+  /** Writes the event for each of its targets, in `manager`'s transaction; answers the URLs written to. */
+  async enqueue(manager: EntityManager, sessionId: string, event: string, payloadJson: string, global: GlobalTarget | null): Promise<string[]> {
+    const rows = (await manager.query(`WITH w AS (${ENQUEUE_SQL} RETURNING url) SELECT DISTINCT url FROM w`, [sessionId, event, payloadJson, global?.url ?? null, global?.secret ?? null, global?.events ?? null])) as Array<{ url: string }>;
+    return rows.map((r) => r.url);
   }
 
   /** `enqueue` of each payload of the JSON array `payloadsJson`, in its order. */
-  async enqueueAll(manager: EntityManager, sessionId: string, event: string, payloadsJson: string, global: GlobalTarget | null): Promise<number> {
-    const rows = (await manager.query(`${ENQUEUE_ALL_SQL} RETURNING 1`, [sessionId, event, payloadsJson, global?.url ?? null, global?.secret ?? null, global?.events ?? null])) as unknown[];
-    return rows.length;
+  async enqueueAll(manager: EntityManager, sessionId: string, event: string, payloadsJson: string, global: GlobalTarget | null): Promise<string[]> {
+    const rows = (await manager.query(`WITH w AS (${ENQUEUE_ALL_SQL} RETURNING url) SELECT DISTINCT url FROM w`, [sessionId, event, payloadsJson, global?.url ?? null, global?.secret ?? null, global?.events ?? null])) as Array<{ url: string }>;
+    return rows.map((r) => r.url);
   }
 
   /** The session's deliveries that carry a message (`message`, `message_update`), whatever their status; their attempts go with them. */
@@ -185,36 +242,29 @@ export class WebhookDeliveryRepository {
     return rows;
   }
 
-  /**
-   * The status the delivery has after this attempt (`null` when this worker no longer held it), and
-   * with `leaseNextMs`, the queue's next delivery, claimed, when it may go now.
-   */
-  async finish(
-    delivery: Pick<DeliveryRow, 'id' | 'attempts' | 'session_id' | 'url'>,
-    outcome: { delivered: boolean; statusCode: number | null; error: string | null; durationMs: number; interrupted: boolean },
-    maxAttempts: number,
-    retryInMs: number,
-    leaseNextMs: number | null,
-  ): Promise<{ status: DeliveryStatus | null; next: DeliveryRow | null }> {
-    const rows = (await this.dataSource.query(FINISH_SQL, [
-      delivery.id,
-      outcome.statusCode,
-      outcome.error,
-      outcome.durationMs,
-      outcome.delivered,
-      maxAttempts,
-      retryInMs,
-      delivery.attempts,
-      outcome.interrupted,
-      leaseNextMs !== null,
-      leaseNextMs ?? 0,
-      delivery.session_id,
-      delivery.url,
-    ])) as Array<DeliveryRow & { finished: DeliveryStatus }>;
-    const [row] = rows;
-    if (!row) return { status: null, next: null };
-    const { finished, ...next } = row;
-    return { status: finished, next: next.id ? next : null };
+  /** SETTLE_SQL for the queue of `queue`: see there and WebhookQueueRun. */
+  async settle(queue: Pick<DeliveryRow, 'session_id' | 'url'>, request: SettleRequest, maxAttempts: number, leaseMs: number): Promise<SettleAnswer> {
+    const outcomes = request.outcomes.map(({ row, sent, retryMs }, n) => ({
+      n,
+      id: row.id,
+      attempts: row.attempts,
+      delivered: sent.delivered,
+      status_code: sent.statusCode,
+      error: sent.error,
+      duration_ms: sent.durationMs,
+      interrupted: sent.interrupted,
+      retry_ms: retryMs,
+    }));
+    const held = request.held.map((row) => ({ id: row.id, attempts: row.attempts, previous_attempt_at: row.previous_attempt_at }));
+    const rows = await preparedQuery<DeliveryRow & { finished: Array<{ id: string; status: DeliveryStatus }>; run_id: string | null }>(
+      this.dataSource.manager,
+      'webhook_settle',
+      SETTLE_SQL,
+      [JSON.stringify(outcomes), JSON.stringify(held), maxAttempts, queue.session_id, queue.url, request.want, leaseMs, request.renew, request.sending],
+    );
+    const finished = new Map(rows[0].finished.map((f) => [f.id, f.status]));
+    const run = rows.filter((r) => r.run_id !== null).map(({ finished: _finished, run_id, ...row }) => ({ id: run_id!, leased: row.id ? (row as DeliveryRow) : null }));
+    return { finished, run };
   }
 
   /** Newest first, strictly before `beforeSeq`. */

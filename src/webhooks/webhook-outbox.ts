@@ -5,7 +5,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { pgSafeJson } from '../whatsapp/storage/pg-safe';
 import { EventOutbox } from '../whatsapp/event-outbox';
 import { DurableEventName, DurableEvents } from '../whatsapp/events';
-import { GlobalTarget, WebhookDeliveryRepository } from './webhook-delivery.repository';
+import { GlobalTarget, WebhookDeliveryRepository, queueKey } from './webhook-delivery.repository';
 
 /**
  * The outbox the services write to, in their transactions: one delivery row per webhook that
@@ -18,10 +18,11 @@ import { GlobalTarget, WebhookDeliveryRepository } from './webhook-delivery.repo
 @Injectable()
 export class WebhookOutbox implements EventOutbox, EntitySubscriberInterface {
   private readonly global: GlobalTarget | null;
-  /** Transactions that wrote delivery rows and have not ended yet. */
+  /** Transactions that wrote delivery rows and have not ended yet, with the queues they wrote to (queueKey). */
   // Weak: a transaction whose connection died may end with neither event.
-  private readonly writing = new WeakSet<QueryRunner>();
-  private committed: () => void = () => undefined;
+  private readonly writing = new WeakMap<QueryRunner, Set<string>>();
+  private committed: (queues: ReadonlySet<string>) => void = () => undefined;
+  private purgeListener: (sessionId: string) => () => void = () => () => undefined;
 
   constructor(
     private readonly deliveries: WebhookDeliveryRepository,
@@ -32,18 +33,32 @@ export class WebhookOutbox implements EventOutbox, EntitySubscriberInterface {
     dataSource.subscribers.push(this);
   }
 
-  /** `listener` is called each time delivery rows were committed. */
-  onCommitted(listener: () => void): void {
+  /** `listener` is called each time delivery rows were committed, with the queues they belong to (queueKey). */
+  onCommitted(listener: (queues: ReadonlySet<string>) => void): void {
     this.committed = listener;
   }
 
+  /** `listener` is called when a purge of a session starts; what it answers, when the purge has ended. */
+  onPurge(listener: (sessionId: string) => () => void): void {
+    this.purgeListener = listener;
+  }
+
+  async purging<T>(sessionId: string, purge: () => Promise<T>): Promise<T> {
+    const ended = this.purgeListener(sessionId);
+    try {
+      return await purge();
+    } finally {
+      ended();
+    }
+  }
+
   async record<E extends DurableEventName>(manager: EntityManager, sessionId: string, event: E, payload: DurableEvents[E]): Promise<void> {
-    this.wrote(manager, await this.deliveries.enqueue(manager, sessionId, event, pgSafeJson(payload), this.global));
+    this.wrote(manager, sessionId, await this.deliveries.enqueue(manager, sessionId, event, pgSafeJson(payload), this.global));
   }
 
   async recordAll<E extends DurableEventName>(manager: EntityManager, sessionId: string, event: E, payloads: readonly DurableEvents[E][]): Promise<void> {
     if (payloads.length === 0) return;
-    this.wrote(manager, await this.deliveries.enqueueAll(manager, sessionId, event, pgSafeJson(payloads), this.global));
+    this.wrote(manager, sessionId, await this.deliveries.enqueueAll(manager, sessionId, event, pgSafeJson(payloads), this.global));
   }
 
   async forgetMessages(manager: EntityManager, sessionId: string): Promise<void> {
@@ -52,19 +67,24 @@ export class WebhookOutbox implements EventOutbox, EntitySubscriberInterface {
 
   afterTransactionCommit({ queryRunner }: TransactionCommitEvent): void {
     // A savepoint released is not a commit: the rows show once the whole transaction commits.
-    if (queryRunner.isTransactionActive || !this.writing.delete(queryRunner)) return;
-    this.committed();
+    if (queryRunner.isTransactionActive) return;
+    const queues = this.writing.get(queryRunner);
+    if (!queues) return;
+    this.writing.delete(queryRunner);
+    this.committed(queues);
   }
 
   afterTransactionRollback({ queryRunner }: TransactionRollbackEvent): void {
     if (!queryRunner.isTransactionActive) this.writing.delete(queryRunner);
   }
 
-  private wrote(manager: EntityManager, rows: number): void {
-    if (rows === 0) return;
+  private wrote(manager: EntityManager, sessionId: string, urls: string[]): void {
+    if (urls.length === 0) return;
     const runner = manager.queryRunner;
     // Outside a transaction the insert committed on its own.
-    if (runner?.isTransactionActive) this.writing.add(runner);
-    else this.committed();
+    if (!runner?.isTransactionActive) return this.committed(new Set(urls.map((url) => queueKey(sessionId, url))));
+    let queues = this.writing.get(runner);
+    if (!queues) this.writing.set(runner, (queues = new Set()));
+    for (const url of urls) queues.add(queueKey(sessionId, url));
   }
 }

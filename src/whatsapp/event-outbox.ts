@@ -15,4 +15,9 @@ export interface EventOutbox {
   recordAll<E extends DurableEventName>(manager: EntityManager, sessionId: string, event: E, payloads: readonly DurableEvents[E][]): Promise<void>;
   /** A purge: what the outbox holds of the session's messages goes with them, sent or not. */
   forgetMessages(manager: EntityManager, sessionId: string): Promise<void>;
+  /**
+   * Runs `purge`, the transaction that calls `forgetMessages`: until it has ended, committed or
+   * not, nothing the outbox holds of the session is sent from this process.
+   */
+  purging<T>(sessionId: string, purge: () => Promise<T>): Promise<T>;
 }

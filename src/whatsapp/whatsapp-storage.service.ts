@@ -337,13 +337,15 @@ export class WhatsappStorageService {
    * pending changes, runs, and the outbox's copies of its messages (a webhook not sent yet is not sent).
    */
   async purgeSession(sessionId: string): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      await this.outbox.forgetMessages(manager, sessionId);
-      await this.messageRows.deleteSession(sessionId, manager);
-      await this.changeRows.deleteSession(sessionId, manager);
-      await this.chatRows.deleteSession(sessionId, manager);
-      await this.runRows.deleteSession(sessionId, manager);
-    });
+    await this.outbox.purging(sessionId, () =>
+      this.dataSource.transaction(async (manager) => {
+        await this.outbox.forgetMessages(manager, sessionId);
+        await this.messageRows.deleteSession(sessionId, manager);
+        await this.changeRows.deleteSession(sessionId, manager);
+        await this.chatRows.deleteSession(sessionId, manager);
+        await this.runRows.deleteSession(sessionId, manager);
+      }),
+    );
   }
 
   /** Chats whose id cannot be stored are left out; the sync reports each of them as a failed chat. */
