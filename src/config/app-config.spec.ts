@@ -53,6 +53,7 @@ const DEFAULTS: AppConfig = {
   webhook: undefined,
   webhookDelivery: { timeoutMs: 10_000, maxAttempts: 10, retryBaseMs: 1000, allowPrivate: true },
   redis: undefined,
+  media: { download: 'live', concurrency: 2, store: { type: 'postgres' }, maxBytes: 67_108_864, maxAttempts: 5, retryBaseMs: 5000, leaseMs: 60_000 },
 };
 
 function configError(env: Record<string, string>): ConfigError {
@@ -162,6 +163,7 @@ describe('loadConfig', () => {
       keepRevokedBody: true,
       webhook: { url: 'https://crm.example.com/hooks/wa', secret: 'whsec', events: ['message', 'sync_chats_done'] },
       webhookDelivery: { timeoutMs: 2500, maxAttempts: 3, retryBaseMs: 50, allowPrivate: false },
+      media: DEFAULTS.media,
     });
   });
 
