@@ -9,6 +9,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import type { LevelledTypeOrmLogger } from './database/typeorm-logger';
 import { HealthModule } from './health/health.module';
+import { MediaModule } from './media/media.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RedisModule } from './redis/redis.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
@@ -28,7 +29,7 @@ export class AppModule {
   static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), RedisModule, TransportModule, rateLimitModule(), DatabaseModule.forRoot(options.typeormLogger), HealthModule, WhatsappWebModule.forRoot(options.clientFactory), MetricsModule, WebhooksModule],
+      imports: [ConfigModule.forRoot(config), RedisModule, TransportModule, rateLimitModule(), DatabaseModule.forRoot(options.typeormLogger), HealthModule, WhatsappWebModule.forRoot(options.clientFactory), MetricsModule, WebhooksModule, MediaModule],
       // In this order: requests over the limit are refused before their key is even compared.
       providers: [
         { provide: APP_GUARD, useClass: RestThrottlerGuard },
