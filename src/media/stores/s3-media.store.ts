@@ -47,8 +47,8 @@ export class S3MediaStore implements MediaStore {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: keyOf(sha256) }));
   }
 
-  /** Closes the SDK's sockets. */
-  destroy(): void {
+  /** Closes the SDK's sockets (NestJS calls this at shutdown: the store is a provider). */
+  onApplicationShutdown(): void {
     this.client.destroy();
   }
 
