@@ -60,7 +60,8 @@ describe('contentDisposition', () => {
     expect(contentDisposition('application/pdf', 'Über «plan» (2).pdf', SHA)).toBe(
       `attachment; filename="_ber _plan_ (2).pdf"; filename*=UTF-8''%C3%9Cber%20%C2%ABplan%C2%BB%20%282%29.pdf`,
     );
-    expect(contentDisposition('application/pdf', 'a"b\\c%.pdf', SHA)).toBe(`attachment; filename="a_b_c_.pdf"; filename*=UTF-8''a%22b%5Cc%25.pdf`);
+    expect(contentDisposition('application/pdf', 'a"b%.pdf', SHA)).toBe(`attachment; filename="a_b_.pdf"; filename*=UTF-8''a%22b%25.pdf`);
+    expect(contentDisposition('application/pdf', 'dir\\c.pdf', SHA)).toBe('attachment; filename="c.pdf"');
   });
 
   it('keeps only the last path segment and drops control characters', () => {
