@@ -29,7 +29,8 @@ export async function sendMedia(request: Request, response: Response, file: Stor
   const etag = `"${file.sha256}"`;
   response.setHeader('ETag', etag);
   response.setHeader('Accept-Ranges', 'bytes');
-  response.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
+  // A POST may store other bytes for the same message: browsers revalidate (a 304 while it is the same).
+  response.setHeader('Cache-Control', 'private, no-cache');
   response.setHeader('Content-Type', safeContentType(file.mimetype));
   response.setHeader('Content-Disposition', contentDisposition(file.mimetype, file.filename, file.sha256));
   response.setHeader('X-Content-Type-Options', 'nosniff');
