@@ -3,6 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { BenchPostgres } from './bench-postgres';
 import { measureCatchUp } from './catch-up';
+import { measureMedia } from './media';
 import { copyLimit } from './copy-limit';
 import { ArmName, measureEventCost } from './event-cost';
 import { seedWay } from './seed-way';
@@ -17,11 +18,11 @@ import { measureWebhookSyncCost } from './webhook-sync-cost';
  * limit the machine allows, on generated simulated accounts. Prints a table, writes results.json.
  * Set BENCH_QUICK=1 for a smaller run (10x fewer messages in the scale scenario, the seed's way on
  * 1,000 rows instead of 3,000), BENCH_ONLY to a comma-separated list of scenarios (throughput, seed,
- * latency, events, scale, catchup, webhooks) to run only those, BENCH_EVENT_ROUNDS for the event scenario's rounds (9),
+ * latency, events, scale, catchup, webhooks, media) to run only those, BENCH_EVENT_ROUNDS for the event scenario's rounds (9),
  * BENCH_WEBHOOK_ROUNDS for the webhook sync comparison's rounds of four runs, A B B A then B A A B (2).
  */
 const QUICK = process.env.BENCH_QUICK === '1';
-const SCENARIOS = ['throughput', 'seed', 'latency', 'events', 'scale', 'catchup', 'webhooks'] as const;
+const SCENARIOS = ['throughput', 'seed', 'latency', 'events', 'scale', 'catchup', 'webhooks', 'media'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 for (const name of ONLY) if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown scenario ${name}; known: ${SCENARIOS.join(', ')}`);
@@ -178,6 +179,21 @@ async function main(): Promise<void> {
       report('   recovery -> head delivered', toHead, `the head's back-off: ${down.headAttempts} attempts from base ${down.retryBaseMs} ms${backoff}; ${down.refused} answers of 500`);
       report('   head delivered -> last delivered', `${fmt(down.drainedAfterHead)} more`, `${fmt(down.drainPerSecond)} deliveries/s, one queue`);
       results.webhooks = { syncCost: cost, live, ingest, recovery: down };
+    }
+
+    if (runs('media')) {
+      // 8: media, through the simulated provider: each store's download-and-store throughput (files
+      // of 100 KB to 2 MB, MEDIA_DOWNLOAD_CONCURRENCY=2) with the server's RSS, then the text sync
+      // with MEDIA_DOWNLOAD=all against off.
+      const media = await measureMedia(pg, QUICK);
+      for (const run of media.stores) {
+        const bound = (run.concurrency * run.largestFile * 2.3) / MB;
+        report(`8. media: ${fmt(run.files)} files, ${run.store}`, `${run.filesPerSecond.toFixed(1)} files/s`, `${run.megabytesPerSecond.toFixed(1)} MB/s (${fmt(run.bytes / MB)} MB in ${(run.elapsedMs / 1000).toFixed(1)} s); RSS ${fmt(run.baselineRss / MB)} -> ${fmt(run.peakRss / MB)} MB, growth ${fmt((run.peakRss - run.baselineRss) / MB)} MB (concurrency x largest file x 2.3: ${fmt(bound)} MB)`);
+      }
+      const rates = (list: typeof media.sync.all) => list.map((r) => fmt(r.messagesSynced / (r.elapsedMs / 1000))).join(', ');
+      report('   media: sync, MEDIA_DOWNLOAD=all', `${fmt(media.sync.medianAll)} msg/s`, `${ratio(media.sync.medianAll, media.sync.medianOff)} of off (target >= 0.9x); runs ${rates(media.sync.all)}; ${media.sync.mediaMessages} media messages, stored by the sync's end: ${media.sync.mediaStoredDuringSync.join(', ')}`);
+      report('   media: sync, MEDIA_DOWNLOAD=off', `${fmt(media.sync.medianOff)} msg/s`, `runs ${rates(media.sync.off)}; A B B A, each a server on a fresh database`);
+      results.media = media;
     }
   } finally {
     await pg.stop();

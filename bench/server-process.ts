@@ -14,12 +14,15 @@ export class ServerProcess {
     private readonly child: ChildProcess,
   ) {}
 
-  /** The bench measures the runs it starts: no automatic catch-up (SYNC_ON_READY=off) unless `env` sets one. */
-  static async start(env: Record<string, string>): Promise<ServerProcess> {
+  /**
+   * The bench measures the runs it starts: no automatic catch-up (SYNC_ON_READY=off) unless `env` sets
+   * one. `entry`: the node arguments that start it (default the built `dist/main.js`).
+   */
+  static async start(env: Record<string, string>, entry: string[] = [join(__dirname, '..', 'dist', 'main.js')]): Promise<ServerProcess> {
     const port = await freePort();
     // BENCH_SERVER_NODE_ARGS: extra node flags for the server, e.g. `--cpu-prof` to profile a run.
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, join(__dirname, '..', 'dist', 'main.js')], {
+    const child = spawn(process.execPath, [...nodeArgs, ...entry], {
       env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WA_PROVIDER: 'simulated', LOG_LEVEL: 'warn', RESTORE_SESSIONS: 'false', SYNC_ON_READY: 'off', ...env },
       stdio: ['ignore', 'inherit', 'inherit'],
     });

@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { errorText } from '../common/error-text';
 import type { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig, MediaDownload } from '../config/app-config';
 import { MediaRepository } from './media.repository';
@@ -11,8 +12,12 @@ import { MEDIA_STORE, MediaStore } from './stores/media-store';
  * says, in the caller's transaction; each message's media for its view; a purge's leftovers.
  */
 @Injectable()
-export class MediaQueue {
+export class MediaQueue implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(MediaQueue.name);
   private readonly download: MediaDownload;
+  /** Message ids a sync stored with media, per session, waiting for the statement that queues them. */
+  private readonly synced = new Map<string, string[]>();
+  private flushing: Promise<void> | undefined;
 
   constructor(
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'media'>,
@@ -28,9 +33,36 @@ export class MediaQueue {
     return this.download === 'off' ? Promise.resolve(0) : this.rows.enqueue(manager, sessionId, messageIds);
   }
 
-  /** Messages a sync stored (MEDIA_DOWNLOAD=all only). */
-  queueSynced(manager: EntityManager, sessionId: string, messageIds: readonly string[]): Promise<number> {
-    return this.download === 'all' ? this.rows.enqueue(manager, sessionId, messageIds) : Promise.resolve(0);
+  /**
+   * Messages a sync stored, once committed (MEDIA_DOWNLOAD=all only): queued in the background, many
+   * chats' in one statement, so that the sync does not wait for it. A process that dies before the
+   * statement leaves them unqueued until a sync stores them again (or a POST).
+   */
+  queueSynced(sessionId: string, messageIds: readonly string[]): void {
+    if (this.download !== 'all' || messageIds.length === 0) return;
+    const waiting = this.synced.get(sessionId);
+    if (waiting) waiting.push(...messageIds);
+    else this.synced.set(sessionId, [...messageIds]);
+    this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
+  }
+
+  /** What a shutdown owes the queue: the ids still waiting are queued while the database is open. */
+  async beforeApplicationShutdown(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  private async flush(): Promise<void> {
+    // A turn later: the chats written meanwhile join the statement.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.synced.size > 0) {
+      const [[sessionId, ids]] = this.synced;
+      this.synced.delete(sessionId);
+      try {
+        if ((await this.rows.enqueue(this.rows.manager, sessionId, ids)) > 0) this.wake();
+      } catch (error) {
+        this.logger.error(`media of ${ids.length} synced message(s) not queued: ${errorText(error)}`, { sessionId });
+      }
+    }
   }
 
   /** Call once what was queued is committed: idle workers start on it at once. */

@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { APP_CONFIG, AppConfig, MediaConfig } from '../config/app-config';
 import { errorText } from '../common/error-text';
 import { SessionRegistry } from '../whatsapp/session/session-registry';
+import { SyncTracker } from '../whatsapp/sync/sync-tracker';
 import { MediaDownloadsService } from './media-downloads.service';
 import { MediaRepository } from './media.repository';
 import { MediaJob } from './media.types';
@@ -17,9 +18,10 @@ const SHUTDOWN_WAIT_MS = 5000;
 
 /**
  * MEDIA_DOWNLOAD_CONCURRENCY workers over the queue in PostgreSQL. Each claims the next due row of a
- * session this process runs and that is `ready` (with SKIP LOCKED, so instances share the queue
- * without waiting on one another), runs it, and claims again; idle, it waits for a wake-up or the
- * next poll. What is pending at a stop is still pending at the next start.
+ * session this process runs, that is `ready` and that no sync is running for (downloads compete
+ * with a sync for the same cores and database: they wait for its end), with SKIP LOCKED, so that
+ * instances share the queue without waiting on one another; runs it, and claims again; idle, it
+ * waits for a wake-up or the next poll. What is pending at a stop is still pending at the next start.
  */
 @Injectable()
 export class MediaWorker implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
@@ -34,6 +36,7 @@ export class MediaWorker implements OnApplicationBootstrap, OnModuleDestroy, Bef
     private readonly rows: MediaRepository,
     private readonly downloads: MediaDownloadsService,
     private readonly sessions: SessionRegistry,
+    private readonly syncs: SyncTracker,
     private readonly wakeup: MediaWakeup,
   ) {
     this.config = config.media;
@@ -72,7 +75,7 @@ export class MediaWorker implements OnApplicationBootstrap, OnModuleDestroy, Bef
   /** Runs one due download; answers whether there was one. */
   private async next(): Promise<boolean> {
     const ready = new Map<string, NonNullable<ReturnType<SessionRegistry['get']>>>();
-    for (const [sessionId, session] of this.sessions.all()) if (session.status === 'ready') ready.set(sessionId, session);
+    for (const [sessionId, session] of this.sessions.all()) if (session.status === 'ready' && !this.syncs.get(sessionId)) ready.set(sessionId, session);
     const job = await this.rows.claim([...ready.keys()], this.config.leaseMs);
     if (!job) return false;
     const session = ready.get(job.sessionId)!;

@@ -101,6 +101,11 @@ const FINISH_SQL = `
 export class MediaRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  /** For statements outside a transaction of the caller's. */
+  get manager(): EntityManager {
+    return this.dataSource.manager;
+  }
+
   /** Queues the media of these stored messages (those with media and no row yet); answers how many it queued. */
   async enqueue(manager: EntityManager, sessionId: string, messageIds: readonly string[]): Promise<number> {
     if (messageIds.length === 0) return 0;

@@ -150,19 +150,10 @@ export class WhatsappStorageService {
     this.liveBatches.delete(prepared.sessionId);
     return this.messageWrites.runShared(prepared.sessionId, async () => {
       const written = await this.upsertPrepared(prepared);
-      await this.queueSyncedMedia(prepared);
+      // MEDIA_DOWNLOAD=all: queued once committed, in the background (see MediaQueue).
+      this.media.queueSynced(prepared.sessionId, prepared.mediaIds);
       return written;
     });
-  }
-
-  /**
-   * MEDIA_DOWNLOAD=all: the media of a chat's messages, queued once they are stored. A statement of
-   * its own, after the chat's write (a sync without media sends none): were the process to die in
-   * between, the next sync of the chat queues them.
-   */
-  private async queueSyncedMedia({ sessionId, mediaIds }: PreparedMessages): Promise<void> {
-    if (mediaIds.length === 0) return;
-    if ((await this.media.queueSynced(this.dataSource.manager, sessionId, mediaIds)) > 0) this.media.wake();
   }
 
   /** All of a chat's statements, atomically. */
