@@ -81,9 +81,16 @@ export class MediaQueue implements BeforeApplicationShutdown {
 
   /**
    * After the purge committed: those objects, each checked again (a download of the same content may
-   * have stored a row meanwhile).
+   * have stored a row meanwhile). A store that fails leaves the object behind, logged.
    */
   async forgetObjects(sha256s: readonly string[]): Promise<void> {
-    for (const sha256 of sha256s) if (!(await this.rows.isReferenced(sha256))) await this.store.delete(sha256);
+    for (const sha256 of sha256s) {
+      try {
+        if (!(await this.rows.isReferenced(sha256))) await this.store.delete(sha256);
+      } catch (error) {
+        // The purge itself is done: an object left behind costs space, nothing else.
+        this.logger.warn(`media object ${sha256} not deleted from the ${this.store.kind} store: ${errorText(error)}`);
+      }
+    }
   }
 }
