@@ -110,6 +110,8 @@ describe('media with MEDIA_DOWNLOAD=all (every status, the route)', () => {
     expect(answer.headers.get('content-disposition')).toBe(`attachment; filename="_ber _plan_.pdf"; filename*=UTF-8''%C3%9Cber%20%C2%ABplan%C2%BB.pdf`);
     expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
     expect(answer.headers.get('content-security-policy')).toMatch(/^sandbox; default-src 'none'/);
+    const head = await fetch(`${t.baseUrl}${mediaPath(S, C1, M_PDF.id)}`, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-length'), head.headers.get('etag'), (await head.arrayBuffer()).byteLength]).toEqual([200, '3000', `"${sha256(PDF)}"`, 0]);
     const svg = await bytes(t, mediaPath(S, C1, M_SVG.id));
     expect(svg.status).toBe(200);
     expect(svg.headers.get('content-type')).toBe('image/svg+xml');

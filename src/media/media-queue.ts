@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { setTimeout as delay } from 'node:timers/promises';
 import { errorText } from '../common/error-text';
 import type { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig, MediaDownload } from '../config/app-config';
@@ -6,6 +7,9 @@ import { MediaRepository } from './media.repository';
 import { MediaView } from './media.types';
 import { MediaWakeup } from './media-wakeup';
 import { MEDIA_STORE, MediaStore } from './stores/media-store';
+
+/** How long the media of synced chats gathers before the statement that queues it. */
+const SYNCED_FLUSH_DELAY_MS = 250;
 
 /**
  * What the message storage needs of media: queueing the media of stored messages as MEDIA_DOWNLOAD
@@ -52,8 +56,8 @@ export class MediaQueue implements BeforeApplicationShutdown {
   }
 
   private async flush(): Promise<void> {
-    // A turn later: the chats written meanwhile join the statement.
-    await new Promise((resolve) => setImmediate(resolve));
+    // The chats written meanwhile join the statement: a few statements a run, not one a chat.
+    await delay(SYNCED_FLUSH_DELAY_MS, undefined, { ref: false });
     while (this.synced.size > 0) {
       const [[sessionId, ids]] = this.synced;
       this.synced.delete(sessionId);
