@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { accountFromSpec, SimulatedAccountSpec } from '../src/whatsapp/client/simulated/simulated-account';
 import { chat } from './support/accounts';
 import { SimulatedTestClientFactory } from './support/client-factories';
@@ -24,10 +23,12 @@ describe('two instances, one media queue', () => {
     let inFlight = 0;
     let mostAtOnce = 0;
     whatsapp.beforeDownload = async (_sessionId, messageId) => {
+      const first = downloads.size === 0;
       downloads.set(messageId, (downloads.get(messageId) ?? 0) + 1);
       mostAtOnce = Math.max(mostAtOnce, ++inFlight);
-      // Long enough for the other instance's next poll to find the queue still full.
-      await delay(150);
+      // The first download is held until another runs beside it: with one worker an instance, only
+      // the other instance can be running it.
+      if (first) await waitFor(() => mostAtOnce === 2, 'a download of the other instance beside the first');
       inFlight--;
       return undefined;
     };

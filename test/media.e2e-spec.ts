@@ -174,16 +174,17 @@ describe('media with MEDIA_DOWNLOAD=all (every status, the route)', () => {
   });
 
   it('reports each status change as message_update to the webhook, through the outbox', async () => {
-    await waitFor(() => hook.received.filter((r) => r.body.event === 'message_update').length >= 3, 'message_update deliveries');
-    const updates = hook.received.filter((r) => r.body.event === 'message_update').map((r) => r.body.payload.message as MessageView);
-    const byId = new Map(updates.map((m) => [m.id, m.media?.status]));
+    const updates = () => hook.received.filter((r) => r.body.event === 'message_update').map((r) => r.body.payload.message as MessageView);
+    // One a message whose status changed: the seven, each settled before the tests began.
+    await waitFor(() => new Set(updates().map((m) => m.id)).size === ALL.length, 'a message_update delivery for each media message');
+    const byId = new Map(updates().map((m) => [m.id, m.media?.status]));
     expect(byId.get(M_PDF.id)).toBe('stored');
     expect(byId.get(M_EXPIRED.id)).toBe('expired');
     expect(byId.get(M_FAIL.id)).toBe('failed');
     // too_large is decided before any download; pending to too_large is a change too.
     expect(byId.get(M_BIG.id)).toBe('too_large');
     // A retry (pending to pending) is no change: one update per message.
-    expect(updates.filter((m) => m.id === M_FAIL.id)).toHaveLength(1);
+    expect(updates().filter((m) => m.id === M_FAIL.id)).toHaveLength(1);
   });
 
   it('POST downloads now and answers the media object; a failing one answers its new status', async () => {
