@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { setTimeout as delay } from 'node:timers/promises';
-import { errorText } from '../common/error-text';
 import type { EntityManager } from 'typeorm';
+import { errorText } from '../common/error-text';
 import { APP_CONFIG, AppConfig, MediaDownload } from '../config/app-config';
 import { MediaRepository } from './media.repository';
 import { MediaView } from './media.types';
@@ -47,7 +47,16 @@ export class MediaQueue implements BeforeApplicationShutdown {
     const waiting = this.synced.get(sessionId);
     if (waiting) waiting.push(...messageIds);
     else this.synced.set(sessionId, [...messageIds]);
-    this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) return;
+    this.flushing = this.flush().finally(() => {
+      this.flushing = undefined;
+      // Ids that came after the flush's last look.
+      if (this.synced.size > 0) this.scheduleFlush();
+    });
   }
 
   /** What a shutdown owes the queue: the ids still waiting are queued while the database is open. */
@@ -80,6 +89,7 @@ export class MediaQueue implements BeforeApplicationShutdown {
 
   /** A purge, in its transaction: the session's rows; answers the objects no other session refers to. */
   forgetSession(manager: EntityManager, sessionId: string): Promise<string[]> {
+    this.synced.delete(sessionId);
     return this.rows.deleteSession(manager, sessionId);
   }
 
