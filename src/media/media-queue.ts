@@ -67,9 +67,10 @@ export class MediaQueue implements BeforeApplicationShutdown {
   private async flush(): Promise<void> {
     // The chats written meanwhile join the statement: a few statements a run, not one a chat.
     await delay(SYNCED_FLUSH_DELAY_MS, undefined, { ref: false });
-    while (this.synced.size > 0) {
-      const [[sessionId, ids]] = this.synced;
-      this.synced.delete(sessionId);
+    // What came meanwhile: what comes during these statements waits for the next flush (scheduleFlush).
+    const batch = [...this.synced];
+    this.synced.clear();
+    for (const [sessionId, ids] of batch) {
       try {
         if ((await this.rows.enqueue(this.rows.manager, sessionId, ids)) > 0) this.wake();
       } catch (error) {
