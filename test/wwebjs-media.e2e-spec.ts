@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MessagePage } from '../src/whatsapp/chats/chat.view';
 import type { MediaView } from '../src/media/media.types';
-import { FAKE_WEB_VERSION, FakeChat, writeFakePage } from './fixtures/fake-whatsapp-web/fake-page';
+import { FAKE_WEB_VERSION, FakeChat, FakePageGlobal, writeFakePage } from './fixtures/fake-whatsapp-web/fake-page';
 import { seedAccount } from './support/accounts';
 import { WwebjsTestClientFactory } from './support/client-factories';
 import { bytesOf, sha256 } from './support/media-fixtures';
@@ -82,6 +82,21 @@ describe('media through whatsapp-web.js on the fake page', () => {
     expect([served.status, served.headers.get('content-type'), served.headers.get('content-disposition')]).toEqual([200, 'image/jpeg', 'inline; filename="stand.jpg"']);
     expect(Buffer.from(await served.arrayBuffer()).equals(PHOTO)).toBe(true);
   }, 60_000);
+
+  it('downloads the media of a live message as it arrives', async () => {
+    const page = factory!.libraryClientOf('shop')!.pupPage!;
+    const voice = bytesOf(9_000, 22).toString('base64');
+    const id = `false_${ALICE}_3EB0LV1`;
+    await page.evaluate(
+      ([messageId, chatId, dataBase64]) => {
+        const api = (globalThis as unknown as FakePageGlobal).__fakeWa;
+        api.receiveMessage({ chatId, id: messageId, fromMe: false, body: '', type: 'ptt', timestamp: 1_764_150_100, media: { mimetype: 'audio/ogg; codecs=opus', dataBase64 } });
+      },
+      [id, ALICE, voice] as const,
+    );
+    await waitFor(async () => (await mediaOf(id))?.status === 'stored', 'the live voice note stored', 20_000);
+    expect(await mediaOf(id)).toMatchObject({ mimetype: 'audio/ogg; codecs=opus', size: 9_000, sha256: sha256(bytesOf(9_000, 22)) });
+  }, 30_000);
 
   it('finds a message the page has not loaded, through the library, and downloads it again', async () => {
     const page = factory!.libraryClientOf('shop')!.pupPage!;
