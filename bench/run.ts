@@ -3,6 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { BenchPostgres } from './bench-postgres';
 import { measureCatchUp } from './catch-up';
+import { measureMedia } from './media';
 import { copyLimit } from './copy-limit';
 import { ArmName, measureEventCost } from './event-cost';
 import { Placement, measureRedisFanOut, measureTakeover } from './instances';
@@ -18,13 +19,13 @@ import { measureWebhookSyncCost } from './webhook-sync-cost';
  * limit the machine allows, on generated simulated accounts. Prints a table, writes results.json.
  * Set BENCH_QUICK=1 for a smaller run (10x fewer messages in the scale scenario, the seed's way on
  * 1,000 rows instead of 3,000), BENCH_ONLY to a comma-separated list of scenarios (throughput, seed,
- * latency, events, scale, catchup, webhooks, instances) to run only those, BENCH_EVENT_ROUNDS for the event scenario's rounds (9),
+ * latency, events, scale, catchup, webhooks, instances, media) to run only those, BENCH_EVENT_ROUNDS for the event scenario's rounds (9),
  * BENCH_WEBHOOK_ROUNDS for the webhook sync comparison's rounds of four runs, A B B A then B A A B (2),
  * BENCH_INSTANCE_ROUNDS for the instances scenario's rounds of four runs with watchers on another instance (3).
  * The instances scenario needs the machine's Redis at 127.0.0.1:6379.
  */
 const QUICK = process.env.BENCH_QUICK === '1';
-const SCENARIOS = ['throughput', 'seed', 'latency', 'events', 'scale', 'catchup', 'webhooks', 'instances'] as const;
+const SCENARIOS = ['throughput', 'seed', 'latency', 'events', 'scale', 'catchup', 'webhooks', 'instances', 'media'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 for (const name of ONLY) if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`BENCH_ONLY: unknown scenario ${name}; known: ${SCENARIOS.join(', ')}`);
@@ -202,6 +203,21 @@ async function main(): Promise<void> {
       report('   takeover after SIGKILL, same host', `${ms(times('same host').median)}`, `${spread('same host')}; SESSION_LEASE_TTL_MS=${takeover.ttlMs}: B sees the dead pid on its host and takes over at its next scan (every ${fmt(takeover.scanEveryMs)} ms), not after the TTL; kill -> B answers ready, owner B`);
       report('   takeover after SIGKILL, other host', `${ms(times('other host').median)}`, `${spread('other host')}; the lease made to name another host: B waits for its expiry (a TTL after A's last renewal, renewals every TTL/3), then its next scan (claimed ${times('other host').claimAfterExpiryMs.map(fmt).join(', ')} ms after the expiry); ${times('other host').unavailable} polls answered 503 meanwhile (forwarded to the dead A)`);
       results.instances = { redisFanOut: fan, takeover };
+    }
+
+    if (runs('media')) {
+      // 9: media, through the simulated provider: each store's download-and-store throughput (files
+      // of 100 KB to 2 MB, MEDIA_DOWNLOAD_CONCURRENCY=2) with the server's RSS, then the text sync
+      // with MEDIA_DOWNLOAD=all against off.
+      const media = await measureMedia(pg, QUICK);
+      for (const run of media.stores) {
+        const bound = (run.concurrency * run.largestFile * 2.3) / MB;
+        report(`9. media: ${fmt(run.files)} files, ${run.store}`, `${run.filesPerSecond.toFixed(1)} files/s`, `${run.megabytesPerSecond.toFixed(1)} MB/s (${fmt(run.bytes / MB)} MB in ${(run.elapsedMs / 1000).toFixed(1)} s); RSS ${fmt(run.baselineRss / MB)} -> ${fmt(run.peakRss / MB)} MB, growth ${fmt((run.peakRss - run.baselineRss) / MB)} MB (concurrency x largest file x 2.3: ${fmt(bound)} MB)`);
+      }
+      const rates = (list: typeof media.sync.all) => list.map((r) => fmt(r.messagesSynced / (r.elapsedMs / 1000))).join(', ');
+      report('   media: sync, MEDIA_DOWNLOAD=all', `${fmt(media.sync.medianAll)} msg/s`, `${ratio(media.sync.medianAll, media.sync.medianOff)} of off (target >= 0.9x); runs ${rates(media.sync.all)}; ${media.sync.mediaMessages} media messages, stored by the sync's end: ${media.sync.mediaStoredDuringSync.join(', ')}`);
+      report('   media: sync, MEDIA_DOWNLOAD=off', `${fmt(media.sync.medianOff)} msg/s`, `runs ${rates(media.sync.off)}; A B B A${QUICK ? '' : ', B A A B'}, each a server on a fresh database`);
+      results.media = media;
     }
   } finally {
     await pg.stop();

@@ -21,12 +21,13 @@ export class ServerProcess {
    * The bench measures the runs it starts: no automatic catch-up (SYNC_ON_READY=off) unless `env` sets one.
    * `quiet`: output lines that match are dropped (counted in `quietLines`), for a log line a
    * measurement provokes on purpose many times a second; the rest is printed as it comes.
+   * `entry`: the node arguments that start it (default the built `dist/main.js`).
    */
-  static async start(env: Record<string, string>, { quiet }: { quiet?: RegExp } = {}): Promise<ServerProcess> {
+  static async start(env: Record<string, string>, { quiet, entry = [join(__dirname, '..', 'dist', 'main.js')] }: { quiet?: RegExp; entry?: string[] } = {}): Promise<ServerProcess> {
     const port = await freePort();
     // BENCH_SERVER_NODE_ARGS: extra node flags for the server, e.g. `--cpu-prof` to profile a run.
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, join(__dirname, '..', 'dist', 'main.js')], {
+    const child = spawn(process.execPath, [...nodeArgs, ...entry], {
       env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', WA_PROVIDER: 'simulated', LOG_LEVEL: 'warn', RESTORE_SESSIONS: 'false', SYNC_ON_READY: 'off', ...env },
       stdio: ['ignore', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'],
     });

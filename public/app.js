@@ -270,9 +270,65 @@
       edited.title = `Edited ${new Date(message.editedAt * 1000).toLocaleString()}`;
       meta.append(edited);
     }
+    if (message.hasMedia && !message.revoked) item.append(mediaBlock(message));
     item.append(meta);
     if (message.reactions && message.reactions.length) item.append(reactionsLine(message.reactions));
     return item;
+  }
+
+  function mediaPath(message) {
+    return `/session/${encodeURIComponent(state.sessionId)}/chats/${encodeURIComponent(message.chatId)}/messages/${encodeURIComponent(message.id)}/media`;
+  }
+
+  /**
+   * A stored file's URL for <img>, <audio>, <video> and links: the route itself (ranges, caching), or,
+   * with an API key (which an element cannot send), a blob: URL of the bytes fetched with it.
+   */
+  async function mediaUrl(message) {
+    if (!state.apiKey) return API + mediaPath(message);
+    const response = await fetch(API + mediaPath(message), { headers: { 'x-api-key': state.apiKey } });
+    if (!response.ok) throw new Error(`Media: HTTP ${response.status}`);
+    return URL.createObjectURL(await response.blob());
+  }
+
+  /** Images inline, audio and video players, a download link for the rest; else the status and a retry. */
+  function mediaBlock(message) {
+    const box = document.createElement('div');
+    box.className = 'media';
+    const media = message.media;
+    if (media && media.status === 'stored') {
+      const kind = (media.mimetype || '').split('/')[0];
+      const element = document.createElement(kind === 'image' ? 'img' : kind === 'audio' ? 'audio' : kind === 'video' ? 'video' : 'a');
+      if (element.tagName === 'A') {
+        element.textContent = `⬇ ${media.filename || media.mimetype || 'file'} (${Math.ceil(media.size / 1024)} KB)`;
+        element.download = media.filename || '';
+      } else {
+        element.controls = true;
+        element.alt = media.filename || media.mimetype;
+      }
+      mediaUrl(message).then((url) => (element[element.tagName === 'A' ? 'href' : 'src'] = url)).catch((error) => showError(error.message));
+      box.append(element);
+      return box;
+    }
+    const status = document.createElement('span');
+    status.className = `media-status ${media ? media.status : 'none'}`;
+    status.textContent = `📎 ${(media && media.mimetype) || 'media'} · ${media ? media.status.replace('_', ' ') : 'not downloaded'}`;
+    if (media && media.error) status.title = media.error;
+    box.append(status);
+    if (!media || media.status !== 'too_large') {
+      const retry = document.createElement('button');
+      retry.className = 'secondary media-retry';
+      retry.textContent = media ? 'Retry' : 'Download';
+      retry.onclick = () => {
+        retry.disabled = true;
+        api('POST', mediaPath(message))
+          .then((answer) => updateMessage({ ...message, media: answer }))
+          .catch((error) => showError(error.message))
+          .finally(() => (retry.disabled = false));
+      };
+      box.append(retry);
+    }
+    return box;
   }
 
   /** One chip per emoji, with its count, and who reacted in its tooltip. */

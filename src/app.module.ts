@@ -10,6 +10,7 @@ import { DatabaseModule } from './database/database.module';
 import type { LevelledTypeOrmLogger } from './database/typeorm-logger';
 import { HealthModule } from './health/health.module';
 import { InstancesModule } from './instances/instances.module';
+import { MediaModule } from './media/media.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RedisModule } from './redis/redis.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
@@ -29,7 +30,6 @@ export class AppModule {
   static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), RedisModule, TransportModule, rateLimitModule(), DatabaseModule.forRoot(options.typeormLogger), HealthModule, InstancesModule, WhatsappWebModule.forRoot(options.clientFactory), MetricsModule, WebhooksModule],
       // In this order: requests over the limit are refused before their key is even compared.
       providers: [
         { provide: APP_GUARD, useClass: RestThrottlerGuard },

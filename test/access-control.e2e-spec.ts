@@ -20,7 +20,7 @@ const NEVER_SCANNED = 10 * 60_000;
 const JOIN_PAYLOAD_ERROR = 'payload must be {"sessionId": "<1-64 of A-Z a-z 0-9 _ ->"}';
 const EXPECTED_CSP =
   "default-src 'self';base-uri 'self';connect-src 'self';font-src 'self' data:;form-action 'self';frame-ancestors 'self';" +
-  "img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' 'unsafe-inline'";
+  "img-src 'self' data: blob:;media-src 'self' blob:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' 'unsafe-inline'";
 
 /** Runs in the page: every CSP violation becomes a console error the test collects. */
 const REPORT_CSP_VIOLATIONS = `document.addEventListener('securitypolicyviolation', (event) => {

@@ -15,7 +15,7 @@ import { waitFor } from './support/wait';
 const BASE = 1_764_150_000;
 const NEVER = 3_600_000;
 const [M0, M1, M2] = messagesFor('chat1@c.us', 3);
-const UNCHANGED = { editedAt: null, revoked: false, revokedAt: null, reactions: [] };
+const UNCHANGED = { editedAt: null, revoked: false, revokedAt: null, reactions: [], media: null };
 
 function account(live?: SimulatedLiveEvent[]): SimulatedAccountSpec {
   return { scanAfterMs: NEVER, fetchLatencyMs: 0, chats: [chat('chat1@c.us', 3), chat('chat2@c.us', 2)], ...(live ? { live } : {}) };
@@ -204,6 +204,7 @@ describe('message changes reported by the provider', () => {
       revoked: false,
       revokedAt: null,
       reactions: [{ senderId: 's1@c.us', emoji: '👀', timestamp: BASE + 300 }],
+      media: null,
     });
 
     // The account still has the old texts and acks: a re-sync rewrites nothing.

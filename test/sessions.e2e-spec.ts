@@ -30,7 +30,8 @@ interface SessionBody {
 /** A message as the API answers it. */
 type MessageBody = MessageView;
 /** The change fields of a message that was never edited, deleted or reacted to. */
-const UNCHANGED = { editedAt: null, revoked: false, revokedAt: null, reactions: [] };
+// Media downloads are off here: these tests are about the messages (test/media.e2e-spec.ts has the media).
+const UNCHANGED = { editedAt: null, revoked: false, revokedAt: null, reactions: [], media: null };
 
 interface MessagePage {
   messages: MessageBody[];
@@ -55,7 +56,7 @@ describe('sessions', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await TestApp.start({ account: account() });
+    t = await TestApp.start({ account: account(), env: { MEDIA_DOWNLOAD: 'off' } });
   });
   afterEach(() => {
     jest.restoreAllMocks();
@@ -497,6 +498,7 @@ describe('sessions', () => {
             revoked: false,
             revokedAt: null,
             reactions: [],
+            media: null,
           },
         },
       ]);

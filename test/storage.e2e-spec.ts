@@ -1,5 +1,10 @@
 import { NO_FENCE } from '../src/whatsapp/session/session-fence';
 import { DataSource, Logger } from 'typeorm';
+import { loadConfig } from '../src/config/app-config';
+import { MediaQueue } from '../src/media/media-queue';
+import { MediaRepository } from '../src/media/media.repository';
+import { MediaWakeup } from '../src/media/media-wakeup';
+import { PostgresMediaStore } from '../src/media/stores/postgres-media.store';
 import { ChatEntity } from '../src/database/entities/chat.entity';
 import { MessageEntity } from '../src/database/entities/message.entity';
 import { MessageReactionEntity } from '../src/database/entities/message-reaction.entity';
@@ -123,6 +128,7 @@ describe('WhatsappStorageService on PostgreSQL', () => {
       { keepRevokedBody: false },
       // No webhook here: the outbox records nothing.
       { record: async () => undefined, recordAll: async () => undefined, forgetMessages: async () => undefined, purging: (_sessionId, purge) => purge() },
+      new MediaQueue({ media: loadConfig({}).media }, new MediaRepository(dataSource), new MediaWakeup(), new PostgresMediaStore(dataSource)),
       // No sessions run here: nothing to fence.
       NO_FENCE,
     );

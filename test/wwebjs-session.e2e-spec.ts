@@ -161,7 +161,7 @@ describe('whatsapp-web.js provider, end to end', () => {
     const live = { chatId: ALICE, id: `true_${ALICE}_3EB0L1`, fromMe: true, body: 'sent from the phone', timestamp: T + 60, ack: 1 };
     const view = {
       id: live.id, chatId: ALICE, fromMe: true, author: null, body: live.body, type: 'chat', timestamp: live.timestamp, hasMedia: false, ack: 1,
-      editedAt: null as number | null, revoked: false, revokedAt: null as number | null, reactions: [] as unknown[],
+      editedAt: null as number | null, revoked: false, revokedAt: null as number | null, reactions: [] as unknown[], media: null,
     };
 
     await page('real', (api) => api.receiveMessage({ chatId: '5511999990001@c.us', id: 'true_5511999990001@c.us_3EB0L1', fromMe: true, body: 'sent from the phone', timestamp: 1764150060, ack: 1 }));

@@ -55,6 +55,7 @@ const DEFAULTS: AppConfig = {
   webhookDelivery: { timeoutMs: 10_000, maxAttempts: 10, retryBaseMs: 1000, allowPrivate: true },
   redis: undefined,
   instance: { id: `${hostname()}-${process.pid}`, url: undefined, leaseTtlMs: 30_000 },
+  media: { download: 'live', concurrency: 2, store: { type: 'postgres' }, maxBytes: 67_108_864, maxAttempts: 5, retryBaseMs: 5000, leaseMs: 60_000 },
 };
 
 function configError(env: Record<string, string>): ConfigError {
@@ -168,6 +169,7 @@ describe('loadConfig', () => {
       webhook: { url: 'https://crm.example.com/hooks/wa', secret: 'whsec', events: ['message', 'sync_chats_done'] },
       webhookDelivery: { timeoutMs: 2500, maxAttempts: 3, retryBaseMs: 50, allowPrivate: false },
       instance: { id: 'wa-sync-2', url: 'http://wa-sync-2:3000', leaseTtlMs: 5000 },
+      media: DEFAULTS.media,
     });
   });
 

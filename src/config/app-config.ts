@@ -1,4 +1,5 @@
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { DEMO_ACCOUNT_NAME } from '../whatsapp/client/simulated/demo-account';
@@ -81,6 +82,7 @@ export interface AppConfig {
   redis: RedisConfig | undefined;
   /** This instance among several on one PostgreSQL: its name, address and session leases. */
   instance: InstanceConfig;
+  media: MediaConfig;
 }
 
 export interface InstanceConfig {
@@ -90,6 +92,38 @@ export interface InstanceConfig {
   url: string | undefined;
   /** How long a session lease lasts unless renewed (renewed every third of it). */
   leaseTtlMs: number;
+}
+
+/** Which messages' media is downloaded: those arriving live after `ready`, also those a sync stores, or none. */
+export type MediaDownload = 'live' | 'all' | 'off';
+
+/** Where downloaded media is kept (README, "Media"). */
+export type MediaStoreSetting = { type: 'postgres' } | { type: 'fs'; folder: string } | ({ type: 's3' } & S3Config);
+
+export interface S3Config {
+  bucket: string;
+  /** `undefined`: AWS's own endpoint for the region. */
+  endpoint: string | undefined;
+  region: string;
+  /** Both unset: the SDK's default credential chain (environment, profile, instance role). */
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+  forcePathStyle: boolean;
+}
+
+export interface MediaConfig {
+  download: MediaDownload;
+  /** Downloads running at once in this process. */
+  concurrency: number;
+  store: MediaStoreSetting;
+  /** Larger media is not downloaded (`too_large`). */
+  maxBytes: number;
+  /** Attempts before a download that keeps failing is `failed`. */
+  maxAttempts: number;
+  /** The first retry's delay; each next one doubles, up to 10 minutes. */
+  retryBaseMs: number;
+  /** How long a claimed download is this process's; renewed while it runs, so that a killed process gives it back. */
+  leaseMs: number;
 }
 
 export interface RedisConfig {
@@ -194,6 +228,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
       id: read.instanceId('INSTANCE_ID') ?? `${hostname()}-${process.pid}`,
       url: read.origin('INSTANCE_URL'),
       leaseTtlMs: read.int('SESSION_LEASE_TTL_MS', 30_000, 1000, 3_600_000),
+    },
+    media: {
+      download: read.oneOf('MEDIA_DOWNLOAD', ['live', 'all', 'off'] as const, 'live'),
+      concurrency: read.int('MEDIA_DOWNLOAD_CONCURRENCY', 2, 1, 64),
+      store: read.mediaStore('MEDIA_STORE', ['S3_BUCKET', 'S3_ENDPOINT', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_FORCE_PATH_STYLE']),
+      maxBytes: read.int('MEDIA_MAX_BYTES', 67_108_864, 1, 2_147_483_647),
+      maxAttempts: read.int('MEDIA_MAX_ATTEMPTS', 5, 1, 100),
+      retryBaseMs: read.int('MEDIA_RETRY_BASE_MS', 5000, 10, 3_600_000),
+      leaseMs: read.int('MEDIA_LEASE_MS', 60_000, 1000, 3_600_000),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);
@@ -321,6 +364,39 @@ class EnvReader {
     return raw;
   }
 
+  /**
+   * `postgres`, `fs:<folder>` (created now if missing, and checked writable) or `s3` (with
+   * `S3_BUCKET`; the other `S3_*` variables are optional), so that a store that cannot work stops
+   * start-up instead of failing every download.
+   */
+  mediaStore(name: string, s3Names: readonly [string, string, string, string, string, string]): MediaStoreSetting {
+    const raw = this.str(name) ?? 'postgres';
+    const [bucketName, endpointName, regionName, keyName, secretName, pathStyleName] = s3Names;
+    const s3 = {
+      bucket: this.str(bucketName),
+      endpoint: this.url(endpointName, ['http:', 'https:']),
+      region: this.str(regionName) ?? 'us-east-1',
+      accessKeyId: this.str(keyName),
+      secretAccessKey: this.str(secretName),
+      forcePathStyle: this.bool(pathStyleName, false),
+    };
+    if (raw === 'postgres') return { type: 'postgres' };
+    if (raw.startsWith('fs:') && raw.length > 'fs:'.length) {
+      const folder = resolve(raw.slice('fs:'.length));
+      const problem = unwritableFolder(folder);
+      if (problem) this.problems.push(`${name} must name a folder the service can create and write to (got "${raw}": ${problem})`);
+      return { type: 'fs', folder };
+    }
+    if (raw === 's3') {
+      if (s3.bucket === undefined) this.problems.push(`${bucketName} is required with ${name}=s3`);
+      else if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s3.bucket)) this.problems.push(`${bucketName} must be an S3 bucket name: 3-63 of a-z 0-9 . - (got "${s3.bucket}")`);
+      if ((s3.accessKeyId === undefined) !== (s3.secretAccessKey === undefined)) this.problems.push(`${keyName} and ${secretName} must be set together`);
+      return { type: 's3', ...s3, bucket: s3.bucket ?? '' };
+    }
+    this.problems.push(`${name} must be postgres, fs:<folder> or s3 (got "${raw}")`);
+    return { type: 'postgres' };
+  }
+
   /** `*`, or a comma-separated list of http(s) origins, each written as browsers send it. */
   origins(name: string): string[] | '*' {
     const raw = this.str(name);
@@ -421,6 +497,19 @@ function unreadableFile(path: string): string | undefined {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable' : (error as Error).message;
+  }
+}
+
+/** Why `folder` cannot hold media (created if missing), or `undefined` when it can. */
+function unwritableFolder(folder: string): string | undefined {
+  try {
+    mkdirSync(folder, { recursive: true });
+    if (!statSync(folder).isDirectory()) return 'not a folder';
+    accessSync(folder, constants.W_OK | constants.X_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'EACCES' ? 'not writable' : code === 'ENOTDIR' || code === 'EEXIST' ? 'not a folder' : (error as Error).message;
   }
 }
 

@@ -82,7 +82,7 @@ describe('documented variables', () => {
   it('its commented-out examples are valid values, and the example account file exists', () => {
     const examples = exampleLines(true);
     expect(Object.keys(examples).sort()).toEqual(
-      ['API_KEY', 'METRICS_TOKEN', 'WEBHOOK_URL', 'WEBHOOK_SECRET', 'WEBHOOK_EVENTS', 'CHROME_PATH', 'DATABASE_PASSWORD', 'DATABASE_URL', 'PUBLIC_URL', 'REDIS_URL', 'INSTANCE_ID', 'INSTANCE_URL', 'SIMULATED_ACCOUNT', 'WWEBJS_WEB_VERSION'].sort(),
+      ['API_KEY', 'METRICS_TOKEN', 'WEBHOOK_URL', 'WEBHOOK_SECRET', 'WEBHOOK_EVENTS', 'CHROME_PATH', 'DATABASE_PASSWORD', 'DATABASE_URL', 'PUBLIC_URL', 'REDIS_URL', 'INSTANCE_ID', 'INSTANCE_URL', 'SIMULATED_ACCOUNT', 'WWEBJS_WEB_VERSION', 'S3_BUCKET', 'S3_ENDPOINT', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'].sort(),
     );
     const previous = process.cwd();
     // The example path is relative to the folder the service starts from: the project folder.

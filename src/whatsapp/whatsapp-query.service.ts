@@ -1,4 +1,5 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { MediaQueue } from '../media/media-queue';
 import { ChatView, MessagePage, messageRowToView, reactionsByMessage, toChatView } from './chats/chat.view';
 import { SessionService } from './session/session.service';
 import { decodeCursor, encodeCursor } from './storage/message-cursor';
@@ -15,6 +16,7 @@ export class WhatsappQueryService {
     private readonly storage: WhatsappStorageService,
     private readonly runs: SyncRunRepository,
     private readonly tracker: SyncTracker,
+    private readonly media: MediaQueue,
   ) {}
 
   async storedChats(sessionId: string): Promise<ChatView[]> {
@@ -37,8 +39,9 @@ export class WhatsappQueryService {
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     const reactions = reactionsByMessage(await this.storage.reactionsOf(sessionId, page.map((row) => row.waId)));
+    const media = await this.media.viewsOf(sessionId, page.filter((row) => row.hasMedia).map((row) => row.waId));
     return {
-      messages: page.map((row) => messageRowToView(row, reactions)),
+      messages: page.map((row) => messageRowToView(row, reactions, media)),
       nextCursor: rows.length > limit && last ? encodeCursor({ timestamp: last.timestamp, id: last.id }) : null,
     };
   }

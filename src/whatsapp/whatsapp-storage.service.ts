@@ -18,6 +18,7 @@ import { isStorableChatId, lastById, MAX_CHAT_ID_BYTES, pgSafeInt, pgSafeJson, p
 import { SyncRunRepository } from './sync/sync-run.repository';
 import { EVENT_OUTBOX, EventOutbox } from './event-outbox';
 import { LeaseLostError, SessionFence } from './session/session-fence';
+import { MediaQueue } from '../media/media-queue';
 
 /** Called after each chat is committed; `currentIndex` is the chat's 0-based position in `chats`. */
 export type ChatsProgress = (currentIndex: number, total: number, chat: WaChat) => void | Promise<void>;
@@ -32,6 +33,8 @@ export interface PreparedMessages {
   ids: string[];
   /** JSON arrays of rows, one per statement. */
   batches: string[];
+  /** The ids (as stored) of the messages with media. */
+  mediaIds: string[];
   /**
    * A catch-up of a chat that already had stored messages: each message new to the store is what
    * arrived while the service was away, and becomes a `message` outbox event (`source: "catch-up"`).
@@ -78,6 +81,7 @@ export class WhatsappStorageService {
     private readonly changeRows: MessageChangeRepository,
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'keepRevokedBody'>,
     @Inject(EVENT_OUTBOX) private readonly outbox: EventOutbox,
+    private readonly media: MediaQueue,
     /** Live writes and catch-ups are refused once another instance owns the session. */
     private readonly fence: SessionFence,
   ) {
@@ -136,7 +140,8 @@ export class WhatsappStorageService {
    */
   prepareMessages(sessionId: string, chatId: string, messages: readonly WaMessage[], catchUp = false): PreparedMessages {
     const unique = lastById(messages);
-    return { sessionId, chatId: pgSafeText(chatId), ids: unique.map((m) => pgSafeText(m.id)), batches: jsonBatches(unique, toMessageRow, MESSAGE_BATCH_SIZE), catchUp };
+    const mediaIds = unique.filter((m) => m.hasMedia).map((m) => pgSafeText(m.id));
+    return { sessionId, chatId: pgSafeText(chatId), ids: unique.map((m) => pgSafeText(m.id)), batches: jsonBatches(unique, toMessageRow, MESSAGE_BATCH_SIZE), mediaIds, catchUp };
   }
 
   /**
@@ -146,7 +151,12 @@ export class WhatsappStorageService {
    */
   writeMessages(prepared: PreparedMessages): Promise<MessagesWritten> {
     this.liveBatches.delete(prepared.sessionId);
-    return this.messageWrites.runShared(prepared.sessionId, () => this.upsertPrepared(prepared));
+    return this.messageWrites.runShared(prepared.sessionId, async () => {
+      const written = await this.upsertPrepared(prepared);
+      // MEDIA_DOWNLOAD=all: queued once committed, in the background (see MediaQueue).
+      this.media.queueSynced(prepared.sessionId, prepared.mediaIds);
+      return written;
+    });
   }
 
   /** All of a chat's statements, atomically. */
@@ -217,8 +227,9 @@ export class WhatsappStorageService {
   }
 
   /** One transaction: the messages' chats and rows, their `message` outbox events (new rows only, in arrival order). */
-  private writeLiveBatch(sessionId: string, messages: readonly WaMessage[]): Promise<Array<MessageView | null>> {
-    return this.dataSource.transaction(async (manager) => {
+  private async writeLiveBatch(sessionId: string, messages: readonly WaMessage[]): Promise<Array<MessageView | null>> {
+    let mediaQueued = 0;
+    const views = await this.dataSource.transaction(async (manager) => {
       await this.fence.check(manager, sessionId);
       const byChat = new Map<string, WaMessage[]>();
       for (const message of messages) {
@@ -236,12 +247,17 @@ export class WhatsappStorageService {
         for (const id of written.insertedIds) inserted.add(id);
       }
       const ids = [...new Set(messages.map((m) => pgSafeText(m.id)))];
+      // Queued with the rows, so that the `message` event already shows the media as pending.
+      const withMedia = [...new Set(messages.filter((m) => m.hasMedia).map((m) => pgSafeText(m.id)))];
+      mediaQueued = await this.media.queueLive(manager, sessionId, withMedia);
       const views = new Map((await this.messageViews(sessionId, ids, manager)).map((view) => [view.id, view]));
       // First stored now: the outbox's `message`, committed with the row (a repeat sends none).
       const firsts = ids.filter((id) => inserted.has(id) && views.has(id)).map((id) => ({ sessionId, message: views.get(id)!, source: 'live' as const }));
       await this.outbox.recordAll(manager, sessionId, 'message', firsts);
       return messages.map((m) => views.get(pgSafeText(m.id)) ?? null);
     });
+    if (mediaQueued > 0) this.media.wake();
+    return views;
   }
 
   /** An exclusive write of the session (see KeyedSerial): messages arriving after it form a batch of their own. */
@@ -284,6 +300,14 @@ export class WhatsappStorageService {
   }
 
   /**
+   * A change of a message's media (`write` answers whether it changed the status), in the session's
+   * write order like the changes above, with its `message_update` outbox event when it did.
+   */
+  applyMediaChange(sessionId: string, messageId: string, write: (manager: EntityManager) => Promise<boolean>): Promise<ChangeResult> {
+    return this.change(sessionId, messageId, async (manager) => ((await write(manager)) ? 'changed' : 'unchanged'));
+  }
+
+  /**
    * One live change, in the session's write order, with the message's view read right after it (in
    * that order too, so that each view shows exactly the changes up to this one).
    */
@@ -310,7 +334,9 @@ export class WhatsappStorageService {
     const rows = await this.changeRows.findMessages(sessionId, ids, manager);
     if (rows.length === 0) return [];
     const reactions = reactionsByMessage(await this.changeRows.reactionsOf(sessionId, rows.map((row) => row.waId), manager));
-    return rows.map((row) => messageRowToView(row, reactions));
+    const withMedia = rows.filter((row) => row.hasMedia).map((row) => row.waId);
+    const media = withMedia.length > 0 ? await this.media.viewsOf(sessionId, withMedia, manager) : new Map<string, never>();
+    return rows.map((row) => messageRowToView(row, reactions, media));
   }
 
   /** The reactions to these messages, oldest first. */
@@ -334,18 +360,22 @@ export class WhatsappStorageService {
 
   /**
    * Removes everything stored for a session (`DELETE ...?purge=true`): chats, messages, reactions,
-   * pending changes, runs, and the outbox's copies of its messages (a webhook not sent yet is not sent).
+   * pending changes, runs, media, and the outbox's copies of its messages (a webhook not sent yet is
+   * not sent). Stored media objects no other session refers to are deleted after the commit.
    */
   async purgeSession(sessionId: string): Promise<void> {
-    await this.outbox.purging(sessionId, () =>
+    const unreferenced = await this.outbox.purging(sessionId, () =>
       this.dataSource.transaction(async (manager) => {
         await this.outbox.forgetMessages(manager, sessionId);
+        const mediaObjects = await this.media.forgetSession(manager, sessionId);
         await this.messageRows.deleteSession(sessionId, manager);
         await this.changeRows.deleteSession(sessionId, manager);
         await this.chatRows.deleteSession(sessionId, manager);
         await this.runRows.deleteSession(sessionId, manager);
+        return mediaObjects;
       }),
     );
+    await this.media.forgetObjects(unreferenced);
   }
 
   /** Chats whose id cannot be stored are left out; the sync reports each of them as a failed chat. */

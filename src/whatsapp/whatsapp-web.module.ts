@@ -41,7 +41,7 @@ import { WhatsappWebService } from './whatsapp-web.service';
 })
 export class WhatsappWebModule {
   /**
-   * Global, so that modules beside it (metrics, and later webhooks) subscribe to the one publisher
+   * Global, so that modules beside it (metrics, webhooks, media) subscribe to the one publisher
    * and read the one registry of sessions and runs without importing, and so duplicating, this one.
    */
   static forRoot(clientFactory?: ClientFactoryOverride): DynamicModule {
@@ -49,7 +49,7 @@ export class WhatsappWebModule {
       module: WhatsappWebModule,
       global: true,
       imports: [WhatsappClientModule.forRoot(clientFactory)],
-      exports: [EventPublisher, SessionService, SyncTracker],
+      exports: [EventPublisher, SessionService, SyncTracker, SessionRegistry, WhatsappStorageService],
     };
   }
 }

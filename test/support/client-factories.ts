@@ -2,7 +2,7 @@ import { Client } from 'whatsapp-web.js';
 import type { Store } from 'whatsapp-web.js';
 import { WwebjsConfig } from '../../src/config/app-config';
 import { WhatsappClientFactory, WhatsappClientListener } from '../../src/whatsapp/client/whatsapp-client.port';
-import { WaMessage } from '../../src/whatsapp/client/whatsapp.types';
+import { WaMedia, WaMessage } from '../../src/whatsapp/client/whatsapp.types';
 import { SimulatedAccount } from '../../src/whatsapp/client/simulated/simulated-account';
 import { SimulatedLoginStore, SimulatedWhatsappClient } from '../../src/whatsapp/client/simulated/simulated-whatsapp.client';
 import { WwebjsWhatsappClient } from '../../src/whatsapp/client/wwebjs/wwebjs-whatsapp.client';
@@ -15,7 +15,10 @@ import { WwebjsWhatsappClient } from '../../src/whatsapp/client/wwebjs/wwebjs-wh
 /** Lets tests hold a fetch at a known point (a join mid-run, a stop mid-run) instead of sleeping. */
 export type FetchHook = (sessionId: string, chatId: string) => Promise<void> | void;
 
-/** A simulated client that awaits its factory's `beforeFetch` once a fetch is accepted. */
+/** Lets tests hold or fail a media download at a known point; what it answers (when not undefined) replaces the account's. */
+export type DownloadHook = (sessionId: string, messageId: string) => Promise<WaMedia | null | undefined> | WaMedia | null | undefined;
+
+/** A simulated client that awaits its factory's `beforeFetch` once a fetch is accepted (and `beforeDownload` before a media download). */
 export class HookedSimulatedClient extends SimulatedWhatsappClient {
   constructor(
     sessionId: string,
@@ -23,8 +26,15 @@ export class HookedSimulatedClient extends SimulatedWhatsappClient {
     private readonly reportsTo: WhatsappClientListener,
     logins: SimulatedLoginStore,
     private readonly beforeFetch: FetchHook,
+    private readonly beforeDownload: DownloadHook = () => undefined,
   ) {
     super(sessionId, accountOf, reportsTo, logins);
+  }
+
+  override async downloadMedia(messageId: string): Promise<WaMedia | null> {
+    this.assertReady();
+    const answer = await this.beforeDownload(this.sessionId, messageId);
+    return answer === undefined ? super.downloadMedia(messageId) : answer;
   }
 
   /**
@@ -52,6 +62,8 @@ export class SimulatedTestClientFactory extends WhatsappClientFactory {
   readonly provider = 'simulated';
   /** Awaited before each message fetch of every client (see `HookedSimulatedClient`). */
   beforeFetch: FetchHook | undefined;
+  /** Awaited before each media download of every client (see `HookedSimulatedClient`). */
+  beforeDownload: DownloadHook | undefined;
   private readonly logins = new Set<string>();
   private readonly clients = new Map<string, HookedSimulatedClient>();
 
@@ -60,7 +72,14 @@ export class SimulatedTestClientFactory extends WhatsappClientFactory {
   }
 
   create(sessionId: string, listener: WhatsappClientListener): HookedSimulatedClient {
-    const client = new HookedSimulatedClient(sessionId, () => this.account, listener, this.logins, (s, c) => this.beforeFetch?.(s, c));
+    const client = new HookedSimulatedClient(
+      sessionId,
+      () => this.account,
+      listener,
+      this.logins,
+      (s, c) => this.beforeFetch?.(s, c),
+      (s, m) => this.beforeDownload?.(s, m),
+    );
     this.clients.set(sessionId, client);
     return client;
   }

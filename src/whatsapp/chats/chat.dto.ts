@@ -4,6 +4,7 @@ import { strictBool, strictInt } from '../../transport/strict-query';
 import { SessionParams } from '../session/session.dto';
 import { isStorableChatIdParam, MAX_CHAT_ID_BYTES } from '../storage/pg-safe';
 import { SyncQuery } from '../sync/sync.dto';
+import { MEDIA_STATUSES, MediaStatus, MediaView } from '../../media/media.types';
 import { ChatView, MessagePage, MessageView, ReactionView } from './chat.view';
 
 /** Messages per page when the query names no `limit`, and the most it may name. */
@@ -67,6 +68,15 @@ export class ReactionDto implements ReactionView {
   @ApiProperty({ description: 'Unix seconds' }) timestamp: number;
 }
 
+export class MediaDto implements MediaView {
+  @ApiProperty({ enum: MEDIA_STATUSES, description: 'pending (queued or being retried), stored, failed (attempts used up), too_large (past MEDIA_MAX_BYTES), expired (WhatsApp no longer has it)' }) status: MediaStatus;
+  @ApiProperty({ type: String, nullable: true, example: 'image/jpeg' }) mimetype: string | null;
+  @ApiProperty({ type: String, nullable: true }) filename: string | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Bytes: those stored, or before that what WhatsApp announced' }) size: number | null;
+  @ApiProperty({ type: String, nullable: true, description: 'SHA-256 (hex) of the stored bytes; also the ETag of the media route' }) sha256: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Why the last attempt failed' }) error: string | null;
+}
+
 export class MessageDto implements MessageView {
   @ApiProperty({ example: 'true_5511999990000@c.us_3EB0C767D26A1D8E0A2B' }) id: string;
   @ApiProperty() chatId: string;
@@ -81,6 +91,7 @@ export class MessageDto implements MessageView {
   @ApiProperty({ description: 'Deleted for everyone (its text is dropped unless KEEP_REVOKED_BODY=true)' }) revoked: boolean;
   @ApiProperty({ type: Number, nullable: true, description: 'Unix seconds at which the deletion was seen; null when not deleted' }) revokedAt: number | null;
   @ApiProperty({ type: () => [ReactionDto], description: 'One per sender, oldest first; [] when none' }) reactions: ReactionDto[];
+  @ApiProperty({ type: () => MediaDto, nullable: true, description: 'The media download; null when the message has none (or none was queued)' }) media: MediaDto | null;
 }
 
 export class MessagePageDto implements MessagePage {

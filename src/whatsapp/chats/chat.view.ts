@@ -1,6 +1,7 @@
 import { ChatEntity } from '../../database/entities/chat.entity';
 import { MessageEntity } from '../../database/entities/message.entity';
 import { MessageReactionEntity } from '../../database/entities/message-reaction.entity';
+import type { MediaView } from '../../media/media.types';
 import { WaChat, WaMessage } from '../client/whatsapp.types';
 
 /** A stored chat as clients see it: WhatsApp's id, never our database key, and when the row last changed. */
@@ -17,13 +18,15 @@ export interface ReactionView {
 /**
  * A stored message as clients see it (REST, `message` and `message_update`): the typed fields, no
  * raw, and its changes: `editedAt` (`null` when never edited), `revoked` with `revokedAt` (`false` /
- * `null` when not deleted for everyone), `reactions` (`[]` when none), oldest first.
+ * `null` when not deleted for everyone), `reactions` (`[]` when none), oldest first; `media`: its
+ * download (`null` when the message has none, or none was queued: README, "Media").
  */
 export type MessageView = Omit<WaMessage, 'raw' | 'editedAt'> & {
   editedAt: number | null;
   revoked: boolean;
   revokedAt: number | null;
   reactions: ReactionView[];
+  media: MediaView | null;
 };
 
 /** A page of `GET /session/:id/chats/:chatId/messages`. */
@@ -45,8 +48,8 @@ export function toChatView(row: ChatEntity): ChatView {
   };
 }
 
-/** A stored row and its reactions (see `reactionsByMessage`). */
-export function messageRowToView(row: MessageEntity, reactions: ReadonlyMap<string, ReactionView[]> = new Map()): MessageView {
+/** A stored row, its reactions (see `reactionsByMessage`) and its media, by message id. */
+export function messageRowToView(row: MessageEntity, reactions: ReadonlyMap<string, ReactionView[]> = new Map(), media: ReadonlyMap<string, MediaView> = new Map()): MessageView {
   return {
     id: row.waId,
     chatId: row.chatId,
@@ -61,6 +64,7 @@ export function messageRowToView(row: MessageEntity, reactions: ReadonlyMap<stri
     revoked: row.revoked,
     revokedAt: row.revokedAt,
     reactions: reactions.get(row.waId) ?? [],
+    media: row.hasMedia ? (media.get(row.waId) ?? null) : null,
   };
 }
 

@@ -1,4 +1,4 @@
-import { SessionStatus, WaChat, WaMe, WaMessage, WaMessageEdit, WaMessageRevoke, WaReaction } from './whatsapp.types';
+import { SessionStatus, WaChat, WaMe, WaMedia, WaMessage, WaMessageEdit, WaMessageRevoke, WaReaction } from './whatsapp.types';
 
 /** What a provider reports about its session as it happens. */
 export interface WhatsappClientListener {
@@ -28,6 +28,12 @@ export interface WhatsappClient {
   getChats(): Promise<WaChat[]>;
   /** The newest `limit` messages of a chat (fewer if the chat has fewer), oldest first. */
   fetchMessages(chatId: string, limit: number): Promise<WaMessage[]>;
+  /**
+   * Downloads a message's media (found by id, even when the client does not hold it in memory):
+   * `null` when WhatsApp no longer has it; throws when the download failed and may work later.
+   * Optional: a client without it (one not restored at start) downloads nothing.
+   */
+  downloadMedia?(messageId: string, chatId: string): Promise<WaMedia | null>;
   /** The logged-in account, once authenticated. */
   getMe(): WaMe | null;
   /** Closes the client; the login is kept for the next start. */

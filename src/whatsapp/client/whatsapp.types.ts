@@ -83,6 +83,14 @@ export interface WaReaction {
   timestamp: number;
 }
 
+/** A message's media as downloaded from WhatsApp: whatsapp-web.js's `MessageMedia`, base64 and all. */
+export interface WaMedia {
+  mimetype: string;
+  /** The bytes, base64-encoded (what whatsapp-web.js answers). */
+  dataBase64: string;
+  filename: string | null;
+}
+
 export interface WaMe {
   id: string;
   pushName: string | null;

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { RawObject, WaChat, WaMessage } from '../whatsapp.types';
 import { LIVE_EVENT_TYPES, SimulatedLiveEvent, checkLiveReferences } from './simulated-live';
+import { SimulatedMediaSpec, mediaRawFields, parseMediaSpec } from './simulated-media';
 
-/** A message as written in a `SIMULATED_ACCOUNT` file (README.md, "Simulated account"). */
-export type SimulatedMessageSpec = Omit<WaMessage, 'chatId' | 'raw'>;
+/** A message as written in a `SIMULATED_ACCOUNT` file (README.md, "Simulated account"); with `media`, `hasMedia` is true. */
+export type SimulatedMessageSpec = Omit<WaMessage, 'chatId' | 'raw'> & { media?: SimulatedMediaSpec };
 
 export type SimulatedChatSpec = Omit<WaChat, 'raw'> & {
   failFetch: boolean;
@@ -35,12 +36,15 @@ export interface SimulatedAccount {
   chats: SimulatedChat[];
   /** Live traffic played after each `ready` (see simulated-live.ts). */
   live?: readonly SimulatedLiveEvent[];
+  /** The media of a message of the account (or of its live traffic), what a download answers. */
+  mediaOf?(messageId: string): SimulatedMediaSpec | undefined;
 }
 
 /** Built field by field rather than by spreading: the benchmarks make millions of these. */
 export function toWaMessage(chatId: string, spec: SimulatedMessageSpec): WaMessage {
   const { id, fromMe, author, body, type, timestamp, hasMedia, ack } = spec;
   const raw: RawObject = { id, fromMe, author, body, type, timestamp, hasMedia, ack, from: fromMe ? 'me' : chatId, to: fromMe ? chatId : 'me' };
+  if (spec.media) Object.assign(raw, mediaRawFields(spec.media));
   const message: WaMessage = { id, chatId, fromMe, author, body, type, timestamp, hasMedia, ack, raw };
   if (spec.editedAt != null) message.editedAt = raw.editedAt = spec.editedAt;
   return message;
@@ -60,10 +64,14 @@ export function chatById(account: SimulatedAccount, chatId: string): SimulatedCh
 /** An account from explicit data (a file, or a test's fixture); throws for a live entry naming what the account lacks. */
 export function accountFromSpec(spec: SimulatedAccountSpec): SimulatedAccount {
   if (spec.live) checkLiveReferences(spec.live, spec.chats, 'the account');
+  const media = new Map<string, SimulatedMediaSpec>();
+  for (const chat of spec.chats) for (const m of chat.messages) if (m.media) media.set(m.id, m.media);
+  for (const event of spec.live ?? []) if (event.type === 'message' && event.message.media) media.set(event.message.id, event.message.media);
   return {
     scanAfterMs: spec.scanAfterMs,
     fetchLatencyMs: spec.fetchLatencyMs,
     ...(spec.live ? { live: spec.live } : {}),
+    mediaOf: (messageId) => media.get(messageId),
     chats: spec.chats.map((chatSpec) => {
       const sorted = [...chatSpec.messages].sort((a, b) => a.timestamp - b.timestamp);
       const { messages: _messages, failFetch, ...fields } = chatSpec;
@@ -160,9 +168,10 @@ function parseMessage(value: unknown, where: string): SimulatedMessageSpec {
     body: typeof message.body === 'string' ? message.body : '',
     type: typeof message.type === 'string' ? message.type : 'chat',
     timestamp: optionalNumber(message.timestamp, 0, `${where}.timestamp`),
-    hasMedia: message.hasMedia === true,
+    hasMedia: message.hasMedia === true || message.media !== undefined,
     ack: optionalNumber(message.ack, 0, `${where}.ack`),
     ...(message.editedAt === undefined ? {} : { editedAt: optionalNumber(message.editedAt, 0, `${where}.editedAt`) }),
+    ...(message.media === undefined ? {} : { media: parseMediaSpec(message.media, `${where}.media`) }),
   };
 }
 

@@ -1,5 +1,6 @@
 import { WaChat, WaMessage } from '../whatsapp.types';
 import type { SimulatedAccount, SimulatedChat, SimulatedMessageSpec } from './simulated-account';
+import { mediaRawFields } from './simulated-media';
 
 /**
  * The simulated account's live traffic (README.md, "Simulated account"): the optional top-level
@@ -145,8 +146,11 @@ function withChanges(message: WaMessage, changes: MessageChanges | undefined): W
 }
 
 function toLiveMessage(chatId: string, spec: SimulatedMessageSpec): WaMessage {
-  const { id, fromMe, author, body, type, timestamp, hasMedia, ack } = spec;
-  return { id, chatId, fromMe, author, body, type, timestamp, hasMedia, ack, raw: { ...spec, from: fromMe ? 'me' : chatId, to: fromMe ? chatId : 'me' } };
+  const { id, fromMe, author, body, type, timestamp, ack, media, ...rest } = spec;
+  const hasMedia = spec.hasMedia || media !== undefined;
+  // The bytes stay with the account (a download asks for them); the raw data has what WhatsApp's has.
+  const raw = { ...rest, id, fromMe, author, body, type, timestamp, hasMedia, ack, ...mediaRawFields(media), from: fromMe ? 'me' : chatId, to: fromMe ? chatId : 'me' };
+  return { id, chatId, fromMe, author, body, type, timestamp, hasMedia, ack, raw };
 }
 
 /**

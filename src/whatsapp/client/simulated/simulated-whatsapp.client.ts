@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { WhatsappClient, WhatsappClientListener } from '../whatsapp-client.port';
-import { SessionStatus, WaChat, WaMe, WaMessage } from '../whatsapp.types';
+import { SessionStatus, WaChat, WaMe, WaMedia, WaMessage } from '../whatsapp.types';
 import { SimulatedAccount, chatById } from './simulated-account';
 import { SimulatedLiveEvent, liveChat, liveMessages, playLiveEvent } from './simulated-live';
+import { downloadSimulatedMedia } from './simulated-media';
 
 /**
  * Remembers which simulated sessions have "scanned", as a real provider keeps its login: in memory
@@ -74,6 +75,14 @@ export class SimulatedWhatsappClient implements WhatsappClient {
     if (!chat) throw new Error(`Evaluation failed: chat ${chatId} not found`);
     if (chat.failFetch) throw new Error(`Simulated failure fetching messages of ${chatId}`);
     return liveMessages(account, chat, limit);
+  }
+
+  /** The account's media of the message: `null` for a message it has none of (or `expired`), a throw for `failDownload`. */
+  async downloadMedia(messageId: string): Promise<WaMedia | null> {
+    this.assertReady();
+    await this.latency();
+    this.assertReady();
+    return downloadSimulatedMedia(messageId, this.accountOf().mediaOf?.(messageId));
   }
 
   getMe(): WaMe | null {

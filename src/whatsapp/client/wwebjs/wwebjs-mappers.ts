@@ -1,5 +1,5 @@
 import type WAWebJS from 'whatsapp-web.js';
-import { RawObject, WaChat, WaMe, WaMessage, WaMessageEdit, WaMessageRevoke, WaReaction } from '../whatsapp.types';
+import { RawObject, WaChat, WaMe, WaMedia, WaMessage, WaMessageEdit, WaMessageRevoke, WaReaction } from '../whatsapp.types';
 
 /*
  * Pure translations from whatsapp-web.js objects (typed by its index.d.ts) to the service's types.
@@ -162,6 +162,12 @@ function messageRaw(message: WAWebJS.Message): RawObject {
     isStatus: message.isStatus === true,
     mentionedIds: Array.isArray(message.mentionedIds) ? message.mentionedIds : [],
   };
+}
+
+/** `message.downloadMedia()`'s answer: `undefined` (or no data) when WhatsApp no longer has the file. */
+export function mapMedia(media: WAWebJS.MessageMedia | undefined): WaMedia | null {
+  if (!media || typeof media.data !== 'string' || media.data === '') return null;
+  return { mimetype: typeof media.mimetype === 'string' ? media.mimetype : '', dataBase64: media.data, filename: typeof media.filename === 'string' && media.filename !== '' ? media.filename : null };
 }
 
 export function mapMe(info: WAWebJS.ClientInfo | undefined): WaMe | null {

@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { rm } from 'node:fs/promises';
-import { Client, ClientOptions, Chat, Message, MessageAck, Reaction, Store } from 'whatsapp-web.js';
+import { Client, ClientOptions, Chat, Message, MessageAck, MessageMedia, Reaction, Store } from 'whatsapp-web.js';
 import { WwebjsConfig } from '../../../config/app-config';
 import { WhatsappClient, WhatsappClientListener } from '../whatsapp-client.port';
-import { SessionStatus, WaChat, WaMe, WaMessage } from '../whatsapp.types';
-import { mapChat, mapEdit, mapMe, mapMessage, mapReaction, mapRevoke, orderMessages } from './wwebjs-mappers';
+import { SessionStatus, WaChat, WaMe, WaMedia, WaMessage } from '../whatsapp.types';
+import { mapChat, mapEdit, mapMe, mapMedia, mapMessage, mapReaction, mapRevoke, orderMessages } from './wwebjs-mappers';
 import { buildClientOptions, profileDir, remoteSessionName } from './wwebjs-options';
 import { errorText } from '../../../common/error-text';
 import { withTimeout } from '../../../common/with-timeout';
@@ -63,6 +63,21 @@ export class WwebjsWhatsappClient implements WhatsappClient {
     // A finite limit: the options are JSON-serialized into the page, where Infinity would become null.
     const messages = await within(chat.fetchMessages({ limit: Math.max(1, Math.trunc(limit)) }), timeout, `fetchMessages ${chatId}`);
     return orderMessages(messages.map(mapMessage));
+  }
+
+  /**
+   * The library's own download: the message found by id (`getMessageById` also finds one the page
+   * has not loaded), then `downloadMedia()`, which answers nothing when the phone no longer has the
+   * file and throws when the download failed.
+   */
+  async downloadMedia(messageId: string): Promise<WaMedia | null> {
+    const client = this.readyClient();
+    const timeout = this.config.callTimeoutMs;
+    const message = await within(client.getMessageById(messageId), timeout, `getMessageById ${messageId}`);
+    if (!message) return null;
+    // Typed as always answering; at run time it answers `undefined` for media that is gone.
+    const media: MessageMedia | undefined = await within(message.downloadMedia(), timeout, `downloadMedia ${messageId}`);
+    return mapMedia(media);
   }
 
   getMe(): WaMe | null {
