@@ -30,6 +30,7 @@ export class AppModule {
   static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
     return {
       module: AppModule,
+      imports: [ConfigModule.forRoot(config), RedisModule, TransportModule, rateLimitModule(), DatabaseModule.forRoot(options.typeormLogger), HealthModule, InstancesModule, WhatsappWebModule.forRoot(options.clientFactory), MetricsModule, WebhooksModule, MediaModule],
       // In this order: requests over the limit are refused before their key is even compared.
       providers: [
         { provide: APP_GUARD, useClass: RestThrottlerGuard },
