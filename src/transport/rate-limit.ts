@@ -1,6 +1,7 @@
 import { DynamicModule, ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerModule, ThrottlerModuleOptions } from '@nestjs/throttler';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { RedisRateLimitStorage } from './redis-rate-limit-storage';
 
 /**
  * `RATE_LIMIT_MAX` REST requests per client IP in each `RATE_LIMIT_WINDOW_MS`, across every route
@@ -13,8 +14,11 @@ export function rateLimitModule(): DynamicModule {
   return ThrottlerModule.forRootAsync({
     inject: [APP_CONFIG],
     useFactory: (config: AppConfig): ThrottlerModuleOptions => ({
-      // A sliding window and no penalty block: Retry-After is when the oldest counted request leaves it.
-      throttlers: [{ name: 'default', limit: config.rateLimit.max, ttl: config.rateLimit.windowMs, blockDuration: 0 }],
+      // In memory: a sliding window and no penalty block (Retry-After is when the oldest counted
+      // request leaves it). In Redis (REDIS_URL), shared by every instance: a window from a client's
+      // first request, and past the limit a block of one window (the Redis store's rule).
+      throttlers: [{ name: 'default', limit: config.rateLimit.max, ttl: config.rateLimit.windowMs, blockDuration: config.redis ? config.rateLimit.windowMs : 0 }],
+      ...(config.redis ? { storage: new RedisRateLimitStorage(config.redis) } : {}),
       // One counter per client, not one per route.
       generateKey: (_context, tracker) => `rest:${tracker}`,
       errorMessage: (_context, detail) => {
