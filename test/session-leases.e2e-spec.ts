@@ -95,6 +95,12 @@ describe('session leases across instances', () => {
       { trigger: 'api', status: 'done' },
     ]);
     expect(await call(b.baseUrl, 'GET', '/whatsapp-web/session/s1/sync-chats/latest')).toMatchObject({ status: 200, body: { syncId: onA.body.syncId, status: 'done' } });
+    // Relayed as the owner answered: status, body, and the headers of the body (its length).
+    const path = `/whatsapp-web/session/s1/chats/${encodeURIComponent('chat1@c.us')}/messages?limit=2`;
+    const [fromA, viaB] = await Promise.all([fetch(`${a.baseUrl}${path}`), fetch(`${b.baseUrl}${path}`)]);
+    expect([viaB.status, viaB.headers.get('content-type'), viaB.headers.get('content-length')]).toEqual([fromA.status, fromA.headers.get('content-type'), fromA.headers.get('content-length')]);
+    expect(viaB.headers.get('content-length')).not.toBeNull();
+    expect(await viaB.json()).toEqual(await fromA.json());
   });
 
   it('two starts of one new session at once, on A and on B: one claim, one client; the other call answers as the owner or says who it is', async () => {

@@ -81,7 +81,10 @@ export class OwnerForwarding {
       return;
     }
     response.status(answer.status);
+    // fetch hands over a compressed answer decompressed: its length then is not the body's.
+    const decoded = answer.headers.has('content-encoding');
     answer.headers.forEach((value, name) => {
+      if (name === 'content-length' && !decoded) return void response.setHeader(name, value);
       // The owner's own headers replace those this instance set (security headers, CORS).
       if (!NOT_COPIED.has(name)) response.setHeader(name, value);
     });
