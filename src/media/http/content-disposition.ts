@@ -1,8 +1,11 @@
 /** Types a browser shows in place without running anything of them (with the CSP of the media route). */
-const INLINE_TYPES = /^(image|audio|video)\//;
+const INLINE_TYPES = /^(image|audio|video)\//i;
 
-/** `type/subtype` and parameters, as a Content-Type may carry them; anything else is sent as bytes. */
-const MIME_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;\s*[a-z0-9!#$&^_.+-]+=("[^"\\\r\n]*"|[a-z0-9!#$&^_.+-]+))*$/i;
+/**
+ * `type/subtype` and parameters, as a Content-Type may carry them (a quoted value in printable ASCII
+ * only: Node refuses any other byte in a header); anything else is sent as bytes.
+ */
+const MIME_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;\s*[a-z0-9!#$&^_.+-]+=("[\x20\x21\x23-\x5b\x5d-\x7e]*"|[a-z0-9!#$&^_.+-]+))*$/i;
 
 const EXTENSIONS: Record<string, string> = {
   'image/jpeg': '.jpg',

@@ -79,4 +79,17 @@ describe('safeContentType', () => {
     expect(safeContentType('nonsense')).toBe('application/octet-stream');
     expect(safeContentType(null)).toBe('application/octet-stream');
   });
+
+  it('keeps a quoted parameter only in printable ASCII, which Node can send in a header', () => {
+    expect(safeContentType('image/png; name="a b.png"')).toBe('image/png; name="a b.png"');
+    for (const bad of ['image/png; name="\u20ac"', 'image/png; x="\u0001"', 'image/png; x="\u007f"']) {
+      const type = safeContentType(bad);
+      expect(type).toBe('application/octet-stream');
+      expect(() => new Headers({ 'content-type': type })).not.toThrow();
+    }
+  });
+
+  it('tells inline types whatever their case', () => {
+    expect(contentDisposition('IMAGE/PNG', 'a.png', SHA)).toBe('inline; filename="a.png"');
+  });
 });
