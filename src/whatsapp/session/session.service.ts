@@ -74,7 +74,7 @@ export class SessionService implements OnApplicationBootstrap, BeforeApplication
     for (const row of this.config.restoreSessions ? [] : loggedIn) {
       // Not restored, so not taken over either: the lease its last run left is given up.
       await this.leases.dropFree(row.sessionId);
-      this.registry.set(row.sessionId, notRestored(row.sessionId, this.clients));
+      this.registry.set(row.sessionId, withoutClient(row.sessionId, this.clients, 'was not restored at start (RESTORE_SESSIONS=false)'));
       this.logger.log('not restored (RESTORE_SESSIONS=false): stopped until started, restored by the next start', { sessionId: row.sessionId });
     }
     for (const row of restore) {
@@ -100,20 +100,28 @@ export class SessionService implements OnApplicationBootstrap, BeforeApplication
    * from an instance that died: a run it left `running` is over, and marked so before ours begin.
    */
   private async claimAndStart(sessionId: string): Promise<SessionView> {
-    const heldBefore = this.leases.holds(sessionId);
-    if (!(await this.leases.claim(sessionId))) {
-      const owner = await this.leases.ownerOf(sessionId);
-      throw new ConflictException(`Session ${sessionId} is run by instance ${owner?.owner ?? 'another instance'}`);
-    }
-    if (!heldBefore) {
-      const interrupted = await this.runs.markRunningAsInterrupted(sessionId);
-      if (interrupted > 0) this.logger.warn(`marked ${interrupted} run(s) of the previous owner as interrupted`, { sessionId });
-    }
-    if (this.deleting.has(sessionId) || this.shuttingDown) throw new ConflictException(`Session ${sessionId} is ${this.shuttingDown ? 'not started: the service is shutting down' : 'being deleted'}`);
-
-    // `stopped` until the line below makes it `starting`, so that the change is broadcast and stored.
-    const entry: LiveSession = { client: undefined as unknown as WhatsappClient, status: 'stopped' };
+    // In the registry at once, `stopped` with no client yet: a socket that joins meanwhile is told
+    // that, not the status a previous run left in the row. `starting` once the lease is claimed.
+    const entry: LiveSession = withoutClient(sessionId, this.clients, 'its lease is being claimed');
     this.registry.set(sessionId, entry);
+    try {
+      const heldBefore = this.leases.holds(sessionId);
+      if (!(await this.leases.claim(sessionId))) {
+        const owner = await this.leases.ownerOf(sessionId);
+        throw new ConflictException(`Session ${sessionId} is run by instance ${owner?.owner ?? 'another instance'}`);
+      }
+      if (!heldBefore) {
+        const interrupted = await this.runs.markRunningAsInterrupted(sessionId);
+        if (interrupted > 0) this.logger.warn(`marked ${interrupted} run(s) of the previous owner as interrupted`, { sessionId });
+      }
+      if (this.deleting.has(sessionId) || this.shuttingDown) throw new ConflictException(`Session ${sessionId} is ${this.shuttingDown ? 'not started: the service is shutting down' : 'being deleted'}`);
+      if (this.registry.get(sessionId) !== entry) throw new ConflictException(`Session ${sessionId} was deleted while it started`);
+    } catch (error) {
+      if (this.registry.get(sessionId) === entry) this.registry.delete(sessionId);
+      // A lease claimed for a start that does not happen is given up (a no-op when it was not claimed).
+      await this.leases.release(sessionId).catch(() => undefined);
+      throw error;
+    }
     entry.client = this.clients.create(sessionId, this.listenerFor(sessionId, entry));
     this.changeStatus(sessionId, entry, 'starting');
     await this.writes.get(sessionId);
@@ -385,12 +393,13 @@ const IGNORE_EVENTS: WhatsappClientListener = {
 };
 
 /**
- * A logged-in session that this start did not restore (RESTORE_SESSIONS=false): it has no client, so
- * it is `stopped` in this process, while its row keeps its status for the next start. `start`
- * replaces it with a real client; a logout (DELETE) goes through a client of its own.
+ * A session `stopped` in this process with no client: a logged-in one that this start did not
+ * restore (RESTORE_SESSIONS=false; its row keeps its status for the next start), or one whose start
+ * is claiming its lease. `start` gives it a real client; a logout (DELETE) goes through a client of
+ * its own.
  */
-function notRestored(sessionId: string, clients: WhatsappClientFactory): LiveSession {
-  const noClient = () => Promise.reject(new Error(`session ${sessionId} was not restored at start (RESTORE_SESSIONS=false)`));
+function withoutClient(sessionId: string, clients: WhatsappClientFactory, why: string): LiveSession {
+  const noClient = () => Promise.reject(new Error(`session ${sessionId} has no client: it ${why}`));
   return {
     status: 'stopped',
     client: {
