@@ -67,7 +67,7 @@ describe('a message and its outbox row commit together or not at all', () => {
       const rows = await t.db.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'");
       pid = rows.find((r) => !killed.has(r.pid))?.pid;
       return pid !== undefined;
-    }, 'the outbox insert held');
+    }, 'the outbox insert held', 30_000);
     killed.add(pid!);
     await t.db.query('SELECT pg_terminate_backend($1)', [pid]);
   }

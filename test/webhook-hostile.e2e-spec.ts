@@ -419,6 +419,12 @@ describe('hostile: main app (retry base 40 ms, 3 attempts, timeout 1000 ms)', ()
       // write before it has ended.
       client.receiveMessage(liveMessage(0, 'chat1@c.us', 'BARRIER'));
       await waitFor(() => receiver.acknowledged(path).some((r) => messageIdOf(r.body.payload) === liveMessage(0, 'chat1@c.us', 'BARRIER').id), 'the last message delivered', 30_000);
+      // A delivery answered while a cut kept its record from being written stays pending until its
+      // lease runs out, then is sent again (at least once): wait for those records too.
+      await waitFor(async () => {
+        const rows = await t.db.query("SELECT 1 FROM webhook_deliveries WHERE session_id = $1 AND status = 'pending'", [sessionId]).catch(() => [1]);
+        return rows.length === 0;
+      }, 'every answer recorded', 30_000);
       const stored = (await t.db.query<{ wa_id: string }>("SELECT wa_id FROM messages WHERE session_id = $1 AND wa_id LIKE '%FLAKY%'", [sessionId])).map((r) => r.wa_id).sort();
       const outbox = await t.db.query<{ mid: string; status: string }>("SELECT payload -> 'message' ->> 'id' AS mid, status FROM webhook_deliveries WHERE session_id = $1 AND event = 'message' AND payload -> 'message' ->> 'id' LIKE '%FLAKY%'", [sessionId]);
       const acknowledged = receiver.acknowledged(path).map((r) => messageIdOf(r.body.payload)!).filter((id) => id.includes('FLAKY'));
