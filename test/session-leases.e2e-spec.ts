@@ -54,7 +54,7 @@ describe('session leases across instances', () => {
 
   beforeAll(async () => {
     db = await TestDatabase.create();
-    writeFileSync(accountFile, JSON.stringify({ ...seedAccount(), fetchLatencyMs: 400 }));
+    writeFileSync(accountFile, JSON.stringify({ ...seedAccount(), fetchLatencyMs: 1200 }));
     env = {
       DATABASE_URL: db.url,
       WA_PROVIDER: 'simulated',
@@ -87,7 +87,10 @@ describe('session leases across instances', () => {
     expect(await call(b.baseUrl, 'POST', '/whatsapp-web/session/s1/start')).toMatchObject({ status: 201, body: { status: 'ready', owner: 'A' } });
     expect(await lease('s1')).toEqual({ owner: 'A', generation: '1' });
 
-    const [onA, onB] = await Promise.all([call(a.baseUrl, 'POST', '/whatsapp-web/session/s1/sync-chats'), call(b.baseUrl, 'POST', '/whatsapp-web/session/s1/sync-chats')]);
+    // A trigger on A, and one on B while A's run goes on (each fetch takes 1.2 s): B's joins it.
+    const first = call(a.baseUrl, 'POST', '/whatsapp-web/session/s1/sync-chats');
+    await waitFor(async () => (await runs('s1')).some((run) => run.trigger === 'api' && run.status === 'running'), 'the run on A');
+    const [onA, onB] = await Promise.all([first, call(b.baseUrl, 'POST', '/whatsapp-web/session/s1/sync-chats')]);
     expect([onA.status, onB.status]).toEqual([200, 200]);
     expect(onB.body.syncId).toBe(onA.body.syncId);
     expect(await runs('s1')).toEqual([
